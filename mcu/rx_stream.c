@@ -1,0 +1,186 @@
+#include "rx_stream.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "rtp.h"
+
+struct mcu_rx_stream {
+    mcu_rx_stream_config_t cfg;
+    mcu_jitter_t *jb;
+    mcu_depack_t *depack;
+    bool have_source;
+    mcu_rtp_stats_t source;
+    bool have_candidate;        /* another SSRC in probation */
+    mcu_rtp_stats_t candidate;
+    bool keyframe_needed;       /* reported with the next frame */
+    mcu_rx_stream_counters_t counters;
+};
+
+int mcu_rx_stream_create(const mcu_rx_stream_config_t *cfg, mcu_rx_stream_t **out)
+{
+    *out = NULL;
+    if (!cfg || !cfg->format || cfg->payload_type > 127)
+        return MCU_ERR_INVAL;
+    mcu_rx_stream_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return MCU_ERR_NOMEM;
+    s->cfg = *cfg;
+    mcu_jitter_config_t jc = cfg->jitter;
+    if (!jc.clock_rate) {
+        if (cfg->format->frame_per_packet)
+            mcu_jitter_config_audio(&jc, cfg->format->clock_rate);
+        else
+            mcu_jitter_config_video(&jc, cfg->format->clock_rate);
+    }
+    if (!jc.is_frame_start)
+        jc.is_frame_start = cfg->format->is_frame_start;
+    jc.frame_per_packet = cfg->format->frame_per_packet;
+    int rc = mcu_jitter_create(&jc, &s->jb);
+    if (rc == MCU_OK)
+        rc = mcu_depack_create(cfg->format, &s->depack);
+    if (rc < 0) {
+        mcu_rx_stream_destroy(&s);
+        return rc;
+    }
+    *out = s;
+    return MCU_OK;
+}
+
+void mcu_rx_stream_destroy(mcu_rx_stream_t **ps)
+{
+    mcu_rx_stream_t *s = ps ? *ps : NULL;
+    if (!s)
+        return;
+    mcu_jitter_destroy(&s->jb);
+    mcu_depack_destroy(&s->depack);
+    free(s);
+    *ps = NULL;
+}
+
+static int drop(mcu_rx_stream_t *s, int err)
+{
+    mcu_drop_stats_count(&s->counters.drops, err);
+    return err;
+}
+
+static void restart(mcu_rx_stream_t *s)
+{
+    mcu_jitter_reset(s->jb);
+    mcu_depack_reset(s->depack);
+    s->keyframe_needed = true;
+    s->counters.restarts++;
+}
+
+/* Decides whether a packet's SSRC is the stream's; may switch to a new one. */
+static int check_ssrc(mcu_rx_stream_t *s, const mcu_rtp_packet_t *p)
+{
+    uint32_t clock = s->cfg.format->clock_rate;
+    if (!s->have_source) {
+        mcu_rtp_stats_init(&s->source, p->ssrc, clock, p->seq);
+        s->have_source = true;
+        return MCU_OK;
+    }
+    if (p->ssrc == s->source.ssrc)
+        return MCU_OK;
+    if (!s->have_candidate || s->candidate.ssrc != p->ssrc) {
+        mcu_rtp_stats_init(&s->candidate, p->ssrc, clock, p->seq);
+        s->have_candidate = true;
+    }
+    if (mcu_rtp_stats_update(&s->candidate, p->seq, (uint32_t)p->payload_len) != MCU_OK)
+        return MCU_ERR_SSRC;
+    /* The new source is valid: it replaces the old one. */
+    s->source = s->candidate;
+    s->have_candidate = false;
+    s->counters.ssrc_changes++;
+    restart(s);
+    return 1; /* already counted in the new source's statistics */
+}
+
+int mcu_rx_stream_input(mcu_rx_stream_t *s, const uint8_t *buf, size_t len, int64_t now_us)
+{
+    s->counters.datagrams++;
+    s->counters.bytes += len;
+    mcu_rtp_packet_t p;
+    int rc = mcu_rtp_parse(buf, len, &p);
+    if (rc < 0)
+        return drop(s, rc);
+    if (mcu_rtp_is_rtcp(buf, len) || p.payload_type != s->cfg.payload_type)
+        return drop(s, MCU_ERR_PAYLOAD_TYPE);
+    if (p.payload_len == 0)
+        return drop(s, MCU_ERR_EMPTY);
+
+    rc = check_ssrc(s, &p);
+    if (rc < 0)
+        return drop(s, rc);
+    if (rc == MCU_OK) {
+        uint32_t resyncs = s->source.resyncs;
+        rc = mcu_rtp_stats_update(&s->source, p.seq, (uint32_t)p.payload_len);
+        if (rc == MCU_ERR_SEQ_JUMP)
+            return drop(s, rc);
+        if (s->source.resyncs != resyncs)
+            restart(s);
+        /* Packets in probation are kept: the first one usually carries the SPS. */
+    }
+    mcu_rtp_stats_jitter(&s->source, p.timestamp, now_us);
+
+    rc = mcu_jitter_push(s->jb, p.seq, p.timestamp, p.marker, p.payload, p.payload_len, now_us);
+    if (rc == MCU_ERR_OVERFLOW) {
+        mcu_drop_stats_count(&s->counters.drops, rc);
+        mcu_depack_reset(s->depack);
+        s->counters.restarts++;
+    } else if (rc < 0) {
+        return drop(s, rc);
+    }
+    s->counters.packets++;
+    return MCU_OK;
+}
+
+int mcu_rx_stream_poll(mcu_rx_stream_t *s, int64_t now_us, mcu_rx_frame_t *frame)
+{
+    mcu_jitter_frame_t jf;
+    while (mcu_jitter_pop(s->jb, now_us, &jf) == MCU_OK) {
+        for (size_t i = 0; i < jf.n_packets; i++) {
+            const uint8_t *pl;
+            size_t pl_len;
+            mcu_jitter_frame_packet(s->jb, i, &pl, &pl_len);
+            int rc = mcu_depack_push(s->depack, pl, pl_len);
+            if (rc < 0)
+                mcu_drop_stats_count(&s->counters.drops, rc);
+        }
+        memset(frame, 0, sizeof *frame);
+        int rc = mcu_depack_finish(s->depack, !jf.complete, &frame->media);
+        s->counters.frames++;
+        if (rc < 0 || frame->media.corrupt)
+            s->counters.frames_corrupt++;
+        if (rc < 0)
+            continue; /* nothing usable came out of this frame's packets */
+        if (frame->media.keyframe && !frame->media.corrupt)
+            s->counters.keyframes++;
+        frame->ssrc = s->source.ssrc;
+        frame->timestamp = jf.timestamp;
+        frame->arrival_us = jf.arrival_us;
+        frame->lost_before = jf.lost_before;
+        frame->keyframe_needed = jf.keyframe_needed || s->keyframe_needed;
+        s->keyframe_needed = false;
+        return MCU_OK;
+    }
+    return MCU_ERR_AGAIN;
+}
+
+int64_t mcu_rx_stream_next_deadline(const mcu_rx_stream_t *s)
+{
+    return mcu_jitter_next_deadline(s->jb);
+}
+
+const mcu_rx_stream_counters_t *mcu_rx_stream_counters(const mcu_rx_stream_t *s)
+{
+    return &s->counters;
+}
+
+const mcu_rtp_stats_t *mcu_rx_stream_source(const mcu_rx_stream_t *s)
+{
+    return s->have_source ? &s->source : NULL;
+}
+
+const mcu_jitter_t *mcu_rx_stream_jitter(const mcu_rx_stream_t *s) { return s->jb; }

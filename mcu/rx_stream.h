@@ -1,0 +1,76 @@
+/*
+ * rx_stream: the receive path of one RTP media stream of a site:
+ *   datagram -> RTP parse -> payload type / SSRC checks -> RFC 3550 source statistics
+ *   -> jitter buffer -> depacketizer -> frames in the codec's own framing.
+ * Every datagram that is dropped is counted by reason (mcu_drop_stats_t); a malformed
+ * payload found while depacketizing is counted the same way and marks its frame
+ * corrupt. Nothing here blocks or allocates per packet.
+ *
+ * SSRC changes (a restarted endpoint): a new SSRC takes over once it has passed RFC
+ * 3550 probation (MCU_RTP_MIN_SEQUENTIAL packets in sequence); its packets are counted
+ * as MCU_ERR_SSRC drops until then, and the old SSRC's afterwards. A takeover or a
+ * sequence restart resets the jitter buffer and depacketizer and asks for a keyframe.
+ *
+ * Ownership: the stream owns its jitter buffer and depacketizer; a polled frame's data
+ * belongs to the stream and stays valid until the next call on it.
+ */
+#ifndef MCU_RX_STREAM_H
+#define MCU_RX_STREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codecs/depack.h"
+#include "mcu/error.h"
+#include "mcu/jitter.h"
+#include "mcu/rtp_stats.h"
+
+typedef struct mcu_rx_stream_config {
+    const mcu_depack_ops_t *format;
+    uint8_t payload_type;
+    /* Jitter buffer settings; a zero clock_rate means the format's defaults. */
+    mcu_jitter_config_t jitter;
+} mcu_rx_stream_config_t;
+
+typedef struct mcu_rx_stream_counters {
+    uint64_t datagrams;         /* everything offered */
+    uint64_t bytes;
+    uint64_t packets;           /* accepted into the jitter buffer */
+    mcu_drop_stats_t drops;     /* datagrams and payloads rejected, by reason */
+    uint64_t frames;
+    uint64_t frames_corrupt;
+    uint64_t keyframes;
+    uint64_t ssrc_changes;
+    uint64_t restarts;          /* sequence restarts and jitter-buffer overflows */
+} mcu_rx_stream_counters_t;
+
+typedef struct mcu_rx_frame {
+    mcu_depack_frame_t media;   /* data owned by the stream */
+    uint32_t ssrc;
+    uint32_t timestamp;
+    int64_t arrival_us;         /* arrival of the frame's last packet */
+    uint32_t lost_before;       /* packets given up just before this frame */
+    bool keyframe_needed;       /* the stream lost its reference: ask the sender */
+} mcu_rx_frame_t;
+
+typedef struct mcu_rx_stream mcu_rx_stream_t;
+
+int mcu_rx_stream_create(const mcu_rx_stream_config_t *cfg, mcu_rx_stream_t **out);
+void mcu_rx_stream_destroy(mcu_rx_stream_t **s);
+
+/* Offers one datagram. MCU_OK when accepted, else the (counted) reason it was dropped. */
+int mcu_rx_stream_input(mcu_rx_stream_t *s, const uint8_t *buf, size_t len, int64_t now_us);
+
+/* Next frame due at now_us: MCU_OK and *frame filled, or MCU_ERR_AGAIN. */
+int mcu_rx_stream_poll(mcu_rx_stream_t *s, int64_t now_us, mcu_rx_frame_t *frame);
+
+/* When polling could next yield a frame without more input (INT64_MAX: never). */
+int64_t mcu_rx_stream_next_deadline(const mcu_rx_stream_t *s);
+
+const mcu_rx_stream_counters_t *mcu_rx_stream_counters(const mcu_rx_stream_t *s);
+/* Source statistics of the current SSRC; NULL before one is latched. */
+const mcu_rtp_stats_t *mcu_rx_stream_source(const mcu_rx_stream_t *s);
+const mcu_jitter_t *mcu_rx_stream_jitter(const mcu_rx_stream_t *s);
+
+#endif

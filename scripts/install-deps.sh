@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs every build, test, fuzz and benchmark dependency of the MCU with apt-get.
+# Idempotent: packages already present are left alone; when nothing is missing the
+# script does not touch the network at all.
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain: gcc builds the project, clang + its runtime build the libFuzzer targets
+  build-essential gcc clang libclang-rt-dev cmake pkg-config git
+  # media and network libraries
+  libuv1-dev libavcodec-dev libavformat-dev libavfilter-dev libswscale-dev libavutil-dev
+  libswresample-dev libopus-dev libsrtp2-dev libyuv-dev libjansson-dev libmicrohttpd-dev
+  # tests
+  libcmocka-dev
+  # real peers for integration tests
+  ffmpeg gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

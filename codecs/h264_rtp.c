@@ -245,16 +245,22 @@ static int h264_finish(void *priv, mcu_depack_frame_t *out)
     return MCU_OK;
 }
 
-/* H.264 7.4.1.2.3: these NAL types after a picture's last VCL NAL unit begin the next
- * access unit; so does a slice whose first_mb_in_slice is 0 (ue(v) == 0 is a lone '1'
- * bit, so the top bit of the slice header's first byte is set). */
+/* Whether a NAL unit certainly begins an access unit. H.264 7.4.1.2.3 lists what may
+ * begin one (AUD, SPS, PPS, SEI, types 14..18, the first slice of a picture); only some
+ * of them begin it for certain:
+ *   AUD          must be first when present;
+ *   SPS          first unless an AUD precedes (senders over RTP rarely send AUDs);
+ *   non-IDR slice with first_mb_in_slice == 0 (ue(v) 0 is a lone '1' bit): P frames
+ *                carry no parameter sets or SEI in front in practice.
+ * An IDR slice, PPS or SEI is usually preceded by parameter sets, so a frame that
+ * starts with one after a gap may have lost them: reported as unknown. */
 static bool nal_starts_au(uint8_t type, const uint8_t *after_header, size_t n)
 {
     switch (type) {
-    case MCU_H264_NAL_AUD: case MCU_H264_NAL_SPS: case MCU_H264_NAL_PPS:
-    case MCU_H264_NAL_SEI: case 14: case 15: case 16: case 17: case 18:
+    case MCU_H264_NAL_AUD:
+    case MCU_H264_NAL_SPS:
         return true;
-    case MCU_H264_NAL_SLICE: case MCU_H264_NAL_IDR:
+    case MCU_H264_NAL_SLICE:
         return n > 0 && (after_header[0] & 0x80);
     default:
         return false;

@@ -381,6 +381,12 @@ static void inspect_head(const mcu_jitter_t *jb, int64_t now_us, head_t *h)
         else /* nothing after the frame yet: the sender may have paused */
             due = stored(jb, e)->time_us + (int64_t)jb->cfg.max_delay_ms * US_PER_MS;
     }
+    if (!h->start_known && !jb->released_any) {
+        /* The first packet to arrive may not be the first sent: wait for earlier ones. */
+        int64_t wait = first->time_us + target_delay(jb);
+        if (wait > due)
+            due = wait;
+    }
     h->kind = now_us >= due ? HEAD_FRAME : HEAD_WAIT;
     h->deadline = due;
 }

@@ -345,6 +345,13 @@ int mcu_rtcp_next(mcu_rtcp_iter_t *it, mcu_rtcp_packet_t *pkt)
 
 /* ---- feedback accessors ---- */
 
+/* Item i of `count` items of `size` bytes in the FCI; NULL when out of range. */
+static const uint8_t *fci_item(const mcu_rtcp_packet_t *pkt, size_t i, size_t count,
+                               size_t size)
+{
+    return i < count ? pkt->u.fb.fci + i * size : NULL;
+}
+
 size_t mcu_rtcp_nack_count(const mcu_rtcp_packet_t *pkt)
 {
     if (!is_fb(pkt, MCU_RTCP_RTPFB, MCU_RTCP_RTPFB_NACK))
@@ -354,11 +361,11 @@ size_t mcu_rtcp_nack_count(const mcu_rtcp_packet_t *pkt)
 
 void mcu_rtcp_nack_get(const mcu_rtcp_packet_t *pkt, size_t i, uint16_t *pid, uint16_t *blp)
 {
+    const uint8_t *item = fci_item(pkt, i, mcu_rtcp_nack_count(pkt), NACK_ITEM_SIZE);
     *pid = 0;
     *blp = 0;
-    if (i >= mcu_rtcp_nack_count(pkt))
+    if (!item)
         return;
-    const uint8_t *item = pkt->u.fb.fci + i * NACK_ITEM_SIZE;
     *pid = rd16(item);
     *blp = rd16(item + 2);
 }
@@ -392,11 +399,11 @@ size_t mcu_rtcp_fir_count(const mcu_rtcp_packet_t *pkt)
 
 void mcu_rtcp_fir_get(const mcu_rtcp_packet_t *pkt, size_t i, uint32_t *ssrc, uint8_t *seq_nr)
 {
+    const uint8_t *item = fci_item(pkt, i, mcu_rtcp_fir_count(pkt), FIR_ITEM_SIZE);
     *ssrc = 0;
     *seq_nr = 0;
-    if (i >= mcu_rtcp_fir_count(pkt))
+    if (!item)
         return;
-    const uint8_t *item = pkt->u.fb.fci + i * FIR_ITEM_SIZE;
     *ssrc = rd32(item);
     *seq_nr = item[SSRC_SIZE];
 }
@@ -412,12 +419,12 @@ size_t mcu_rtcp_tmmb_count(const mcu_rtcp_packet_t *pkt)
 void mcu_rtcp_tmmb_get(const mcu_rtcp_packet_t *pkt, size_t i, uint32_t *ssrc,
                        uint64_t *bitrate_bps, uint16_t *overhead)
 {
+    const uint8_t *item = fci_item(pkt, i, mcu_rtcp_tmmb_count(pkt), TMMB_ITEM_SIZE);
     *ssrc = 0;
     *bitrate_bps = 0;
     *overhead = 0;
-    if (i >= mcu_rtcp_tmmb_count(pkt))
+    if (!item)
         return;
-    const uint8_t *item = pkt->u.fb.fci + i * TMMB_ITEM_SIZE;
     uint32_t word = rd32(item + SSRC_SIZE);
     unsigned exp = word >> (TMMB_MANTISSA_BITS + TMMB_OVERHEAD_BITS);
     uint32_t mantissa = (word >> TMMB_OVERHEAD_BITS) & ((1u << TMMB_MANTISSA_BITS) - 1);

@@ -101,11 +101,13 @@ int mcu_rx_stream_input(mcu_rx_stream_t *s, const uint8_t *buf, size_t len, int6
 {
     s->counters.datagrams++;
     s->counters.bytes += len;
+    if (mcu_rtp_is_rtcp(buf, len))
+        return drop(s, MCU_ERR_PAYLOAD_TYPE); /* RTCP belongs to the site, not here */
     mcu_rtp_packet_t p;
     int rc = mcu_rtp_parse(buf, len, &p);
     if (rc < 0)
         return drop(s, rc);
-    if (mcu_rtp_is_rtcp(buf, len) || p.payload_type != s->cfg.payload_type)
+    if (p.payload_type != s->cfg.payload_type)
         return drop(s, MCU_ERR_PAYLOAD_TYPE);
     if (p.payload_len == 0)
         return drop(s, MCU_ERR_EMPTY);

@@ -660,6 +660,9 @@ static void test_fir_parse(void **state)
     mcu_rtcp_fir_get(&p, 0, &ssrc, &seq);
     assert_int_equal(ssrc, 0x55667788);
     assert_int_equal(seq, 7);
+    mcu_rtcp_fir_get(&p, 1, &ssrc, &seq); /* out of range: zeroes */
+    assert_int_equal(ssrc, 0);
+    assert_int_equal(seq, 0);
 }
 
 static void test_fir_write(void **state)
@@ -721,6 +724,9 @@ static void test_tmmbn_parse(void **state)
     assert_int_equal(ssrc, 0x99AABBCC);
     assert_true(bps == 64000);
     assert_int_equal(overhead, 0);
+    mcu_rtcp_tmmb_get(&p, 2, &ssrc, &bps, &overhead); /* out of range: zeroes */
+    assert_int_equal(ssrc, 0);
+    assert_true(bps == 0);
 }
 
 static void test_tmmbn_write(void **state)

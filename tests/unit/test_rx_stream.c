@@ -1,0 +1,115 @@
+/* The per-stream receive path: SSRC takeover, sequence restarts, statistics. */
+#include <string.h>
+
+#include "codecs/h264_rtp.h"
+#include "mcu/error.h"
+#include "mcu/rtp.h"
+#include "mcu/rx_stream.h"
+#include "test_util.h"
+
+#define PT 96
+#define MS 1000
+
+static const uint8_t p_slice[] = {0x41, 0x9A, 0x00, 0x10};
+
+static int send(mcu_rx_stream_t *rx, uint32_t ssrc, uint16_t seq, uint32_t ts, int64_t now)
+{
+    uint8_t buf[64];
+    mcu_rtp_header_t h = {.marker = true, .payload_type = PT, .seq = seq, .timestamp = ts,
+                          .ssrc = ssrc};
+    int n = mcu_rtp_write_header(&h, buf, sizeof buf);
+    memcpy(buf + n, p_slice, sizeof p_slice);
+    return mcu_rx_stream_input(rx, buf, (size_t)n + sizeof p_slice, now);
+}
+
+static mcu_rx_stream_t *video_rx(void)
+{
+    mcu_rx_stream_config_t cfg = {.format = &mcu_h264_depack_ops, .payload_type = PT};
+    mcu_rx_stream_t *rx;
+    assert_int_equal(mcu_rx_stream_create(&cfg, &rx), MCU_OK);
+    return rx;
+}
+
+static int drain(mcu_rx_stream_t *rx, int64_t now, uint32_t *last_ssrc, bool *kf_needed)
+{
+    mcu_rx_frame_t f;
+    int n = 0;
+    while (mcu_rx_stream_poll(rx, now, &f) == MCU_OK) {
+        *last_ssrc = f.ssrc;
+        *kf_needed |= f.keyframe_needed;
+        n++;
+    }
+    return n;
+}
+
+static void ssrc_takeover(void **state)
+{
+    mcu_rx_stream_t *rx = video_rx();
+    uint32_t ssrc = 0;
+    bool kf = false;
+    for (uint16_t i = 0; i < 10; i++)
+        assert_int_equal(send(rx, 0xA, (uint16_t)(100 + i), i * 3600u, i * 40 * MS), MCU_OK);
+    assert_int_equal(drain(rx, 400 * MS, &ssrc, &kf), 10);
+    assert_int_equal(ssrc, 0xA);
+    /* One stray packet from another SSRC is not enough. */
+    assert_int_equal(send(rx, 0xB, 5000, 0, 410 * MS), MCU_ERR_SSRC);
+    assert_int_equal(send(rx, 0xA, 110, 36000, 420 * MS), MCU_OK);
+    assert_int_equal(drain(rx, 420 * MS, &ssrc, &kf), 1);
+    /* The endpoint restarts: the new SSRC in sequence takes over. */
+    assert_int_equal(send(rx, 0xC, 7, 900000, 500 * MS), MCU_ERR_SSRC);
+    assert_int_equal(send(rx, 0xC, 8, 903600, 540 * MS), MCU_OK);
+    assert_int_equal(send(rx, 0xC, 9, 907200, 580 * MS), MCU_OK);
+    kf = false;
+    assert_true(drain(rx, 700 * MS, &ssrc, &kf) >= 1);
+    assert_int_equal(ssrc, 0xC);
+    assert_true(kf);
+    /* The old one is now the stranger. */
+    assert_int_equal(send(rx, 0xA, 111, 39600, 600 * MS), MCU_ERR_SSRC);
+    const mcu_rx_stream_counters_t *c = mcu_rx_stream_counters(rx);
+    assert_int_equal(c->ssrc_changes, 1);
+    assert_int_equal(mcu_drop_stats_get(&c->drops, MCU_ERR_SSRC), 3);
+    mcu_rx_stream_destroy(&rx);
+}
+
+static void sequence_restart(void **state)
+{
+    mcu_rx_stream_t *rx = video_rx();
+    uint32_t ssrc = 0;
+    bool kf = false;
+    for (uint16_t i = 0; i < 5; i++)
+        send(rx, 0xA, (uint16_t)(1000 + i), i * 3600u, i * 40 * MS);
+    assert_int_equal(drain(rx, 200 * MS, &ssrc, &kf), 5);
+    /* Same SSRC, sequence jumps far: dropped once, then accepted as a restart. */
+    assert_int_equal(send(rx, 0xA, 40000, 20 * 3600u, 240 * MS), MCU_ERR_SEQ_JUMP);
+    assert_int_equal(send(rx, 0xA, 40001, 21 * 3600u, 280 * MS), MCU_OK);
+    assert_int_equal(send(rx, 0xA, 40002, 22 * 3600u, 320 * MS), MCU_OK);
+    kf = false;
+    assert_int_equal(drain(rx, 600 * MS, &ssrc, &kf), 2);
+    assert_true(kf);
+    const mcu_rx_stream_counters_t *c = mcu_rx_stream_counters(rx);
+    assert_true(c->restarts >= 1);
+    const mcu_rtp_stats_t *src = mcu_rx_stream_source(rx);
+    assert_non_null(src);
+    assert_int_equal(src->ssrc, 0xA);
+    mcu_rx_stream_destroy(&rx);
+}
+
+static void bad_config(void **state)
+{
+    mcu_rx_stream_t *rx;
+    mcu_rx_stream_config_t cfg = {.format = NULL, .payload_type = PT};
+    assert_int_equal(mcu_rx_stream_create(&cfg, &rx), MCU_ERR_INVAL);
+    cfg.format = &mcu_h264_depack_ops;
+    cfg.payload_type = 200;
+    assert_int_equal(mcu_rx_stream_create(&cfg, &rx), MCU_ERR_INVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(ssrc_takeover),
+        cmocka_unit_test(sequence_restart),
+        cmocka_unit_test(bad_config),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -21,6 +21,12 @@ static inline void mcu_wr16(uint8_t *p, uint16_t v)
     p[0] = (uint8_t)(v >> 8);
     p[1] = (uint8_t)v;
 }
+static inline void mcu_wr24(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 16);
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)v;
+}
 static inline void mcu_wr32(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)(v >> 24);

@@ -2,7 +2,9 @@
 
 #include <string.h>
 
+#include "bytes.h"
 #include "error.h"
+#include "rtp.h"
 
 #define RTCP_VERSION 2
 #define RTCP_HEADER_SIZE 4       /* V/P/count, PT, length in 32-bit words minus one */
@@ -47,41 +49,6 @@
 #define SEQ_SPACE 65536u         /* 16-bit RTP sequence numbers */
 #define SEQ_HALF 32768u
 
-/* ---- byte helpers ---- */
-
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-
-static uint32_t rd24(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void wr24(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 16);
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)v;
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
 static size_t align4(size_t n) { return (n + RTCP_WORD - 1) & ~(size_t)(RTCP_WORD - 1); }
 
 /* mantissa << exp, saturated at UINT64_MAX. */
@@ -110,13 +77,13 @@ static int32_t cum_lost_decode(uint32_t raw)
 
 static void parse_report_block(const uint8_t *p, mcu_rtcp_report_block_t *rb)
 {
-    rb->ssrc = rd32(p);
+    rb->ssrc = mcu_rd32(p);
     rb->fraction_lost = p[4];
-    rb->cumulative_lost = cum_lost_decode(rd24(p + 5));
-    rb->ext_highest_seq = rd32(p + 8);
-    rb->jitter = rd32(p + 12);
-    rb->lsr = rd32(p + 16);
-    rb->dlsr = rd32(p + 20);
+    rb->cumulative_lost = cum_lost_decode(mcu_rd24(p + 5));
+    rb->ext_highest_seq = mcu_rd32(p + 8);
+    rb->jitter = mcu_rd32(p + 12);
+    rb->lsr = mcu_rd32(p + 16);
+    rb->dlsr = mcu_rd32(p + 20);
 }
 
 /* SR and RR: p[0..len) is the packet without its padding. */
@@ -125,14 +92,14 @@ static int parse_report(const uint8_t *p, size_t len, bool sr, mcu_rtcp_packet_t
     size_t fixed = sr ? SR_FIXED_SIZE : RR_FIXED_SIZE;
     if (len < fixed || (len - fixed) / REPORT_BLOCK_SIZE < pkt->fmt)
         return MCU_ERR_TRUNCATED;
-    pkt->u.report.ssrc = rd32(p + RTCP_HEADER_SIZE);
+    pkt->u.report.ssrc = mcu_rd32(p + RTCP_HEADER_SIZE);
     pkt->u.report.has_sender_info = sr;
     if (sr) {
         const uint8_t *si = p + RR_FIXED_SIZE;
-        pkt->u.report.si.ntp = (uint64_t)rd32(si) << 32 | rd32(si + 4);
-        pkt->u.report.si.rtp_ts = rd32(si + 8);
-        pkt->u.report.si.packet_count = rd32(si + 12);
-        pkt->u.report.si.octet_count = rd32(si + 16);
+        pkt->u.report.si.ntp = (uint64_t)mcu_rd32(si) << 32 | mcu_rd32(si + 4);
+        pkt->u.report.si.rtp_ts = mcu_rd32(si + 8);
+        pkt->u.report.si.packet_count = mcu_rd32(si + 12);
+        pkt->u.report.si.octet_count = mcu_rd32(si + 16);
     }
     pkt->u.report.count = pkt->fmt;
     for (unsigned i = 0; i < pkt->fmt; i++)
@@ -147,7 +114,7 @@ static int parse_sdes_chunk(const uint8_t *p, size_t len, size_t *pos,
     size_t off = *pos;
     if (len - off < SSRC_SIZE)
         return MCU_ERR_TRUNCATED;
-    chunk->ssrc = rd32(p + off);
+    chunk->ssrc = mcu_rd32(p + off);
     off += SSRC_SIZE;
     for (;;) {
         if (off >= len)
@@ -188,7 +155,7 @@ static int parse_bye(const uint8_t *p, size_t len, mcu_rtcp_packet_t *pkt)
         return MCU_ERR_TRUNCATED;
     pkt->u.bye.count = pkt->fmt;
     for (unsigned i = 0; i < pkt->fmt; i++, pos += SSRC_SIZE)
-        pkt->u.bye.ssrcs[i] = rd32(p + pos);
+        pkt->u.bye.ssrcs[i] = mcu_rd32(p + pos);
     if (pos == len)
         return MCU_OK;
     if (len - pos - BYE_REASON_HEADER < p[pos])
@@ -202,7 +169,7 @@ static int parse_app(const uint8_t *p, size_t len, mcu_rtcp_packet_t *pkt)
 {
     if (len < APP_FIXED_SIZE)
         return MCU_ERR_TRUNCATED;
-    pkt->u.app.ssrc = rd32(p + RTCP_HEADER_SIZE);
+    pkt->u.app.ssrc = mcu_rd32(p + RTCP_HEADER_SIZE);
     memcpy(pkt->u.app.name, p + RTCP_HEADER_SIZE + SSRC_SIZE, APP_NAME_SIZE);
     pkt->u.app.name[APP_NAME_SIZE] = '\0';
     return MCU_OK;
@@ -258,8 +225,8 @@ static int parse_fb(const uint8_t *p, size_t len, mcu_rtcp_packet_t *pkt)
 {
     if (len < FB_HEADER_SIZE)
         return MCU_ERR_TRUNCATED;
-    pkt->u.fb.sender_ssrc = rd32(p + RTCP_HEADER_SIZE);
-    pkt->u.fb.media_ssrc = rd32(p + RTCP_HEADER_SIZE + SSRC_SIZE);
+    pkt->u.fb.sender_ssrc = mcu_rd32(p + RTCP_HEADER_SIZE);
+    pkt->u.fb.media_ssrc = mcu_rd32(p + RTCP_HEADER_SIZE + SSRC_SIZE);
     pkt->u.fb.fci = p + FB_HEADER_SIZE;
     pkt->u.fb.fci_len = len - FB_HEADER_SIZE;
     return check_fci(pkt);
@@ -289,7 +256,7 @@ static int parse_packet(const uint8_t *p, size_t left, mcu_rtcp_packet_t *pkt)
         return MCU_ERR_VERSION;
     if (p[1] < RTCP_TYPE_MIN || p[1] > RTCP_TYPE_MAX)
         return MCU_ERR_MALFORMED;
-    size_t len = ((size_t)rd16(p + 2) + 1) * RTCP_WORD;
+    size_t len = ((size_t)mcu_rd16(p + 2) + 1) * RTCP_WORD;
     if (len > left)
         return MCU_ERR_TRUNCATED;
     pkt->padding = p[0] & RTCP_PADDING_BIT;
@@ -314,6 +281,8 @@ int mcu_rtcp_validate(const uint8_t *buf, size_t len)
         return MCU_ERR_INVAL;
     if (len < RTCP_HEADER_SIZE)
         return MCU_ERR_TRUNCATED;
+    if (len > MCU_RTP_MAX_DATAGRAM)
+        return MCU_ERR_TOO_BIG;
     mcu_rtcp_iter_t it;
     mcu_rtcp_packet_t pkt;
     int rc;
@@ -366,8 +335,8 @@ void mcu_rtcp_nack_get(const mcu_rtcp_packet_t *pkt, size_t i, uint16_t *pid, ui
     *blp = 0;
     if (!item)
         return;
-    *pid = rd16(item);
-    *blp = rd16(item + 2);
+    *pid = mcu_rd16(item);
+    *blp = mcu_rd16(item + 2);
 }
 
 size_t mcu_rtcp_nack_expand(const mcu_rtcp_packet_t *pkt, uint16_t *seqs, size_t max)
@@ -404,7 +373,7 @@ void mcu_rtcp_fir_get(const mcu_rtcp_packet_t *pkt, size_t i, uint32_t *ssrc, ui
     *seq_nr = 0;
     if (!item)
         return;
-    *ssrc = rd32(item);
+    *ssrc = mcu_rd32(item);
     *seq_nr = item[SSRC_SIZE];
 }
 
@@ -425,10 +394,10 @@ void mcu_rtcp_tmmb_get(const mcu_rtcp_packet_t *pkt, size_t i, uint32_t *ssrc,
     *overhead = 0;
     if (!item)
         return;
-    uint32_t word = rd32(item + SSRC_SIZE);
+    uint32_t word = mcu_rd32(item + SSRC_SIZE);
     unsigned exp = word >> (TMMB_MANTISSA_BITS + TMMB_OVERHEAD_BITS);
     uint32_t mantissa = (word >> TMMB_OVERHEAD_BITS) & ((1u << TMMB_MANTISSA_BITS) - 1);
-    *ssrc = rd32(item);
+    *ssrc = mcu_rd32(item);
     *bitrate_bps = bitrate_decode(mantissa, exp);
     *overhead = (uint16_t)(word & TMMB_OVERHEAD_MAX);
 }
@@ -445,13 +414,13 @@ int mcu_rtcp_remb_parse(const mcu_rtcp_packet_t *pkt, uint64_t *bitrate_bps,
     if (err < 0)
         return err;
     const uint8_t *fci = pkt->u.fb.fci;
-    uint32_t word = rd24(fci + REMB_ID_SIZE + 1);
+    uint32_t word = mcu_rd24(fci + REMB_ID_SIZE + 1);
     unsigned exp = word >> REMB_MANTISSA_BITS;
     uint32_t mantissa = word & ((1u << REMB_MANTISSA_BITS) - 1);
     *bitrate_bps = bitrate_decode(mantissa, exp);
     *n_ssrcs = fci[REMB_ID_SIZE];
     for (size_t i = 0; i < *n_ssrcs && i < max_ssrcs; i++)
-        ssrcs[i] = rd32(fci + REMB_FIXED_SIZE + i * SSRC_SIZE);
+        ssrcs[i] = mcu_rd32(fci + REMB_FIXED_SIZE + i * SSRC_SIZE);
     return MCU_OK;
 }
 
@@ -496,7 +465,7 @@ static uint8_t *begin_packet(mcu_rtcp_writer_t *w, uint8_t type, unsigned count,
     memset(p, 0, size); /* reserved fields and null padding */
     p[0] = (uint8_t)(RTCP_VERSION << 6 | count);
     p[1] = type;
-    wr16(p + 2, (uint16_t)(size / RTCP_WORD - 1));
+    mcu_wr16(p + 2, (uint16_t)(size / RTCP_WORD - 1));
     w->len += size;
     return p;
 }
@@ -516,13 +485,13 @@ static void write_report_block(uint8_t *p, const mcu_rtcp_report_block_t *rb)
         lost = CUM_LOST_MIN;
     if (lost > CUM_LOST_MAX)
         lost = CUM_LOST_MAX;
-    wr32(p, rb->ssrc);
+    mcu_wr32(p, rb->ssrc);
     p[4] = rb->fraction_lost;
-    wr24(p + 5, (uint32_t)lost & CUM_LOST_MASK);
-    wr32(p + 8, rb->ext_highest_seq);
-    wr32(p + 12, rb->jitter);
-    wr32(p + 16, rb->lsr);
-    wr32(p + 20, rb->dlsr);
+    mcu_wr24(p + 5, (uint32_t)lost & CUM_LOST_MASK);
+    mcu_wr32(p + 8, rb->ext_highest_seq);
+    mcu_wr32(p + 12, rb->jitter);
+    mcu_wr32(p + 16, rb->lsr);
+    mcu_wr32(p + 20, rb->dlsr);
 }
 
 /* SR when si is set, RR otherwise. */
@@ -536,14 +505,14 @@ static void write_report(mcu_rtcp_writer_t *w, uint32_t ssrc, const mcu_rtcp_sen
                               fixed + n * REPORT_BLOCK_SIZE);
     if (!p)
         return;
-    wr32(p + RTCP_HEADER_SIZE, ssrc);
+    mcu_wr32(p + RTCP_HEADER_SIZE, ssrc);
     if (si) {
         uint8_t *s = p + RR_FIXED_SIZE;
-        wr32(s, (uint32_t)(si->ntp >> 32));
-        wr32(s + 4, (uint32_t)si->ntp);
-        wr32(s + 8, si->rtp_ts);
-        wr32(s + 12, si->packet_count);
-        wr32(s + 16, si->octet_count);
+        mcu_wr32(s, (uint32_t)(si->ntp >> 32));
+        mcu_wr32(s + 4, (uint32_t)si->ntp);
+        mcu_wr32(s + 8, si->rtp_ts);
+        mcu_wr32(s + 12, si->packet_count);
+        mcu_wr32(s + 16, si->octet_count);
     }
     for (size_t i = 0; i < n; i++)
         write_report_block(p + fixed + i * REPORT_BLOCK_SIZE, &blocks[i]);
@@ -573,7 +542,7 @@ void mcu_rtcp_write_sdes_cname(mcu_rtcp_writer_t *w, uint32_t ssrc, const char *
     if (!p)
         return;
     uint8_t *c = p + RTCP_HEADER_SIZE;
-    wr32(c, ssrc);
+    mcu_wr32(c, ssrc);
     c[SSRC_SIZE] = SDES_ITEM_CNAME;
     c[SSRC_SIZE + 1] = (uint8_t)n;
     memcpy(c + SSRC_SIZE + SDES_ITEM_HEADER, cname, n);
@@ -594,7 +563,7 @@ void mcu_rtcp_write_bye(mcu_rtcp_writer_t *w, const uint32_t *ssrcs, size_t n,
         return;
     uint8_t *q = p + RTCP_HEADER_SIZE;
     for (size_t i = 0; i < n; i++, q += SSRC_SIZE)
-        wr32(q, ssrcs[i]);
+        mcu_wr32(q, ssrcs[i]);
     if (reason) {
         q[0] = (uint8_t)rlen;
         memcpy(q + BYE_REASON_HEADER, reason, rlen);
@@ -612,8 +581,8 @@ static uint8_t *begin_fb(mcu_rtcp_writer_t *w, uint8_t type, uint8_t fmt, uint32
     uint8_t *p = begin_packet(w, type, fmt, FB_HEADER_SIZE + fci_len);
     if (!p)
         return NULL;
-    wr32(p + RTCP_HEADER_SIZE, sender_ssrc);
-    wr32(p + RTCP_HEADER_SIZE + SSRC_SIZE, media_ssrc);
+    mcu_wr32(p + RTCP_HEADER_SIZE, sender_ssrc);
+    mcu_wr32(p + RTCP_HEADER_SIZE + SSRC_SIZE, media_ssrc);
     return p + FB_HEADER_SIZE;
 }
 
@@ -676,8 +645,8 @@ void mcu_rtcp_write_nack(mcu_rtcp_writer_t *w, uint32_t sender_ssrc, uint32_t me
         return;
     idx = 0;
     for (uint8_t *q = fci; nack_set_next(&set, &idx, &pid, &blp); q += NACK_ITEM_SIZE) {
-        wr16(q, pid);
-        wr16(q + 2, blp);
+        mcu_wr16(q, pid);
+        mcu_wr16(q + 2, blp);
     }
 }
 
@@ -693,7 +662,7 @@ void mcu_rtcp_write_fir(mcu_rtcp_writer_t *w, uint32_t sender_ssrc, uint32_t med
     uint8_t *fci = begin_fb(w, MCU_RTCP_PSFB, MCU_RTCP_PSFB_FIR, sender_ssrc, 0, FIR_ITEM_SIZE);
     if (!fci)
         return;
-    wr32(fci, media_ssrc);
+    mcu_wr32(fci, media_ssrc);
     fci[SSRC_SIZE] = seq_nr; /* 3 reserved octets stay 0 */
 }
 
@@ -714,8 +683,8 @@ static void write_tmmb(mcu_rtcp_writer_t *w, uint8_t fmt, uint32_t sender_ssrc,
     for (size_t i = 0; i < n; i++, fci += TMMB_ITEM_SIZE) {
         unsigned exp = bitrate_exp(bitrates[i], TMMB_MANTISSA_BITS);
         uint32_t mantissa = (uint32_t)(bitrates[i] >> exp);
-        wr32(fci, ssrcs[i]);
-        wr32(fci + SSRC_SIZE, (uint32_t)exp << (TMMB_MANTISSA_BITS + TMMB_OVERHEAD_BITS) |
+        mcu_wr32(fci, ssrcs[i]);
+        mcu_wr32(fci + SSRC_SIZE, (uint32_t)exp << (TMMB_MANTISSA_BITS + TMMB_OVERHEAD_BITS) |
                                   mantissa << TMMB_OVERHEAD_BITS | overheads[i]);
     }
 }
@@ -746,7 +715,7 @@ void mcu_rtcp_write_remb(mcu_rtcp_writer_t *w, uint32_t sender_ssrc, uint64_t bi
     uint32_t mantissa = (uint32_t)(bitrate_bps >> exp);
     memcpy(fci, REMB_ID, REMB_ID_SIZE);
     fci[REMB_ID_SIZE] = (uint8_t)n;
-    wr24(fci + REMB_ID_SIZE + 1, (uint32_t)exp << REMB_MANTISSA_BITS | mantissa);
+    mcu_wr24(fci + REMB_ID_SIZE + 1, (uint32_t)exp << REMB_MANTISSA_BITS | mantissa);
     for (size_t i = 0; i < n; i++)
-        wr32(fci + REMB_FIXED_SIZE + i * SSRC_SIZE, ssrcs[i]);
+        mcu_wr32(fci + REMB_FIXED_SIZE + i * SSRC_SIZE, ssrcs[i]);
 }

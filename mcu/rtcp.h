@@ -111,7 +111,7 @@ typedef struct mcu_rtcp_iter {
     size_t pos;
 } mcu_rtcp_iter_t;
 
-/* Checks a whole compound (version 2, lengths sum exactly to the datagram, padding only
+/* Checks a whole compound (at most MCU_RTP_MAX_DATAGRAM bytes, version 2, lengths sum exactly to the datagram, padding only
  * on the last packet, sizes match each type's fixed part). 0 or a negative code. */
 int mcu_rtcp_validate(const uint8_t *buf, size_t len);
 
@@ -155,7 +155,7 @@ typedef struct mcu_rtcp_writer {
 } mcu_rtcp_writer_t;
 
 void mcu_rtcp_writer_init(mcu_rtcp_writer_t *w, uint8_t *buf, size_t cap);
-/* Bytes written, or the sticky error. */
+/* 0 and *len = bytes written, or the sticky error (and *len = 0). */
 int mcu_rtcp_writer_finish(const mcu_rtcp_writer_t *w, size_t *len);
 
 void mcu_rtcp_write_sr(mcu_rtcp_writer_t *w, uint32_t ssrc, const mcu_rtcp_sender_info_t *si,
@@ -171,6 +171,8 @@ void mcu_rtcp_write_bye(mcu_rtcp_writer_t *w, const uint32_t *ssrcs, size_t n,
 void mcu_rtcp_write_nack(mcu_rtcp_writer_t *w, uint32_t sender_ssrc, uint32_t media_ssrc,
                          const uint16_t *seqs, size_t n);
 void mcu_rtcp_write_pli(mcu_rtcp_writer_t *w, uint32_t sender_ssrc, uint32_t media_ssrc);
+/* FIR and TMMBR: as RFC 5104 4.3.1/4.2.1 require, the header's media SSRC is 0 and
+ * `media_ssrc` goes into the FCI entry. */
 void mcu_rtcp_write_fir(mcu_rtcp_writer_t *w, uint32_t sender_ssrc, uint32_t media_ssrc,
                         uint8_t seq_nr);
 /* One TMMBR/TMMBN entry each; bitrate encoded with the smallest exponent that fits the

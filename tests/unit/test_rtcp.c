@@ -9,6 +9,7 @@
 
 #include "mcu/error.h"
 #include "mcu/rtcp.h"
+#include "mcu/rtp.h"
 
 /* Bytes written before a writer test, to see that nothing past the packet is touched. */
 #define POISON 0xEE
@@ -1044,7 +1045,17 @@ static void test_writer_inval(void **state)
     mcu_rtcp_write_sdes_cname(&w, 1, text);
     mcu_rtcp_write_remb(&w, 1, 1000, ssrcs, MCU_RTCP_MAX_REMB_SSRCS);
     assert_int_equal(mcu_rtcp_writer_finish(&w, &len), MCU_OK);
-    assert_int_equal(mcu_rtcp_validate(big, len), MCU_OK);
+    /* Larger than any datagram the MCU accepts, but every packet parses. */
+    assert_true(len > MCU_RTP_MAX_DATAGRAM);
+    assert_int_equal(mcu_rtcp_validate(big, len), MCU_ERR_TOO_BIG);
+    mcu_rtcp_iter_t it;
+    mcu_rtcp_packet_t pkt;
+    int n = 0, rc;
+    mcu_rtcp_iter_init(&it, big, len);
+    while ((rc = mcu_rtcp_next(&it, &pkt)) > 0)
+        n++;
+    assert_int_equal(rc, 0);
+    assert_int_equal(n, 3);
 }
 
 /* ---- malformed input ---- */

@@ -92,6 +92,23 @@ static void abandon_fu(h264_depack_t *d)
     d->in_fu = false;
 }
 
+/* A NAL unit as H.264 7.4.1 allows it: no 00 00 00, 00 00 01 or 00 00 02 inside (the
+ * encoder inserts emulation-prevention bytes), and not ending in a zero byte (the RBSP
+ * ends with its stop bit). Anything else would split or merge NAL units once written
+ * out in Annex-B form. */
+static bool nal_is_clean(const uint8_t *p, size_t n)
+{
+    if (n == 0 || p[n - 1] == 0)
+        return false;
+    const uint8_t *end = p + n, *z = p;
+    while ((z = memchr(z, 0, (size_t)(end - z))) != NULL) {
+        if (end - z >= 3 && z[1] == 0 && z[2] <= 2)
+            return false;
+        z++;
+    }
+    return true;
+}
+
 static int check_nal_header(uint8_t hdr)
 {
     if (hdr & NAL_FORBIDDEN_BIT)
@@ -111,6 +128,8 @@ static int add_nal(h264_depack_t *d, const uint8_t *nal, size_t len)
     int rc = check_nal_header(nal[0]);
     if (rc < 0)
         return rc;
+    if (!nal_is_clean(nal, len))
+        return MCU_ERR_MALFORMED;
     rc = reserve(d, START_CODE_SIZE + len);
     if (rc < 0)
         return rc;
@@ -199,6 +218,10 @@ static int push_fu_a(h264_depack_t *d, const uint8_t *p, size_t len)
         return rc;
     }
     if (end) {
+        if (!nal_is_clean(d->buf + d->fu_start, d->len - d->fu_start)) {
+            abandon_fu(d);
+            return MCU_ERR_MALFORMED;
+        }
         d->in_fu = false;
         if (d->fu_type == MCU_H264_NAL_IDR)
             d->keyframe = true;

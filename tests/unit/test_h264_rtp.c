@@ -174,9 +174,9 @@ static void depack_vectors(void **state)
     mcu_depack_frame_t f;
 
     /* RFC 6184 5.6 single NAL unit packet: an IDR slice header byte. */
-    const uint8_t single[] = {0x65, 0x88, 0x84, 0x00};
+    const uint8_t single[] = {0x65, 0x88, 0x84, 0x10};
     assert_int_equal(depack_one(d, single, sizeof single, &f), MCU_OK);
-    const uint8_t single_out[] = {0, 0, 0, 1, 0x65, 0x88, 0x84, 0x00};
+    const uint8_t single_out[] = {0, 0, 0, 1, 0x65, 0x88, 0x84, 0x10};
     assert_int_equal(f.len, sizeof single_out);
     assert_memory_equal(f.data, single_out, f.len);
     assert_true(f.keyframe);

@@ -1,0 +1,118 @@
+/*
+ * config: the conference configuration, read from JSON (jansson) or built in.
+ *
+ * A config error names the key (as a path, "sites[3].rtp_port") and the line it is on;
+ * unknown keys are errors too, so a typo never silently falls back to a default.
+ *
+ *   {
+ *     "conference": {"name": "Giao ban", "layout": "auto", "fit": "letterbox",
+ *                    "sdp_dir": "sdp"},
+ *     "profiles": [{"id": "main", "width": 1280, "height": 720, "fps": 25,
+ *                   "video_kbps": 900, "audio_kbps": 32, "keyint_ms": 4000}],
+ *     "sites": [{"id": "yen-mo", "name": "Huyện Yên Mô",
+ *                "rtp_port": 20000,        video RTP; its RTCP on rtp_port+1
+ *                "audio_port": 20002,      default rtp_port+2; RTCP on audio_port+1
+ *                "rtcp_mux": false,        RTCP on the RTP ports (RFC 5761)
+ *                "source": "192.0.2.10",   optional: only this address is accepted
+ *                "send_to": {"address": "192.0.2.10", "video_port": 5000,
+ *                            "audio_port": 5002},   optional: else learned from where
+ *                                                   the site's media comes from
+ *                "profile": "main", "video_pt": 96, "audio_pt": 111}],
+ *     "log_level": "info"
+ *   }
+ *
+ * The built-in default (mcu_config_default) is the 18-site Yên Mô scenario of
+ * ../shared/CONTEXT.md: site i (0..17) receives video RTP on 20000 + 4i (RTCP +1) and
+ * audio on 20002 + 4i (RTCP +1), learns where to send from its media, and gets the
+ * "main" profile (1280x720, 25 fps, 900 kbps video + 32 kbps Opus).
+ *
+ * mcu_config_t is a plain value: no pointers, nothing to free.
+ */
+#ifndef MCU_CONFIG_H
+#define MCU_CONFIG_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "layouts/layout.h"
+
+/* Sites one conference holds: the capacity target is 60 sites at 360p, with room. */
+#define MCU_MAX_SITES 64
+/* Output profiles: a main and a low-bandwidth one, with room for two more. */
+#define MCU_MAX_PROFILES 4
+#define MCU_ID_MAX 32           /* ids: [a-z0-9_-], 1..31 bytes */
+#define MCU_NAME_MAX 128        /* display names: UTF-8, 1..127 bytes */
+#define MCU_PATH_MAX 256
+/* A config file is small; anything larger is not one. */
+#define MCU_CONFIG_MAX_BYTES (1u << 20)
+
+/* Default ports of the built-in scenario and of sites that give only rtp_port. */
+#define MCU_DEFAULT_BASE_PORT 20000
+#define MCU_DEFAULT_PORT_STRIDE 4
+#define MCU_DEFAULT_VIDEO_PT 96
+#define MCU_DEFAULT_AUDIO_PT 111
+
+typedef enum mcu_log_level {
+    MCU_LOG_ERROR, MCU_LOG_WARN, MCU_LOG_INFO, MCU_LOG_DEBUG
+} mcu_log_level_t;
+
+typedef struct mcu_profile_config {
+    char id[MCU_ID_MAX];
+    int width, height;          /* even, 160x90 .. 1920x1080 */
+    int fps;                    /* 5..60 */
+    int video_bps;
+    int audio_bps;
+    int keyint_ms;              /* periodic IDR: ffplay and VLC never ask for one */
+} mcu_profile_config_t;
+
+typedef struct mcu_site_config {
+    char id[MCU_ID_MAX];
+    char name[MCU_NAME_MAX];
+    uint16_t rtp_port;          /* video RTP */
+    uint16_t audio_port;        /* audio RTP */
+    bool rtcp_mux;
+    bool has_source;
+    struct sockaddr_in source;  /* expected source address (port 0: any port) */
+    bool has_send_to;
+    struct sockaddr_in send_video, send_audio;
+    int profile;                /* index into mcu_config_t.profiles */
+    uint8_t video_pt, audio_pt;
+} mcu_site_config_t;
+
+typedef struct mcu_config {
+    char name[MCU_NAME_MAX];
+    bool layout_auto;
+    mcu_layout_preset_t layout;
+    mcu_fit_t fit;
+    char sdp_dir[MCU_PATH_MAX];
+    mcu_log_level_t log_level;
+    int n_profiles;
+    mcu_profile_config_t profiles[MCU_MAX_PROFILES];
+    int n_sites;
+    mcu_site_config_t sites[MCU_MAX_SITES];
+} mcu_config_t;
+
+typedef struct mcu_config_error {
+    char key[MCU_PATH_MAX];     /* "sites[3].rtp_port"; "" for the whole file */
+    int line;                   /* 1-based; 0 when unknown */
+    char message[256];
+} mcu_config_error_t;
+
+/* The built-in 18-site scenario. */
+void mcu_config_default(mcu_config_t *cfg);
+
+/* Parses JSON text. MCU_ERR_CONFIG with *err filled on any error. */
+int mcu_config_parse(const char *text, size_t len, mcu_config_t *cfg, mcu_config_error_t *err);
+
+/* Reads and parses a file (MCU_ERR_IO if unreadable, err says why). */
+int mcu_config_load(const char *path, mcu_config_t *cfg, mcu_config_error_t *err);
+
+/* The profile named `id`, or -1. */
+int mcu_config_find_profile(const mcu_config_t *cfg, const char *id);
+
+/* "info" -> MCU_LOG_INFO; -1 when unknown. */
+int mcu_log_level_from_name(const char *name);
+
+#endif

@@ -116,9 +116,12 @@ static int fail(ctx_t *c, const char *path, const char *fmt, ...)
     return MCU_ERR_CONFIG;
 }
 
+/* parent + "." + key; a path too long for the buffer is cut (it only labels errors). */
 static void join(char *out, const char *parent, const char *key)
 {
-    snprintf(out, MCU_PATH_MAX, "%s%s%s", parent, *parent ? "." : "", key);
+    int n = snprintf(out, MCU_PATH_MAX, "%s%s%s", parent, *parent ? "." : "", key);
+    if (n < 0 || n >= MCU_PATH_MAX)
+        out[MCU_PATH_MAX - 1] = '\0';
 }
 
 /* Every key of `obj` must be in the NULL-terminated `allowed` list. */

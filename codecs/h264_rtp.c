@@ -322,26 +322,29 @@ int mcu_h264_next_nal(const uint8_t *buf, size_t len, size_t *pos, const uint8_t
                       size_t *nal_len)
 {
     size_t i = *pos;
-    /* Find the next start code 00 00 01. */
-    while (i + 3 <= len && !(buf[i] == 0 && buf[i + 1] == 0 && buf[i + 2] == 1))
-        i++;
-    if (i + 3 > len) {
-        *pos = len;
-        return 0;
+    for (;;) { /* a loop, not recursion: empty NAL units may repeat without bound */
+        /* Find the next start code 00 00 01. */
+        while (i + 3 <= len && !(buf[i] == 0 && buf[i + 1] == 0 && buf[i + 2] == 1))
+            i++;
+        if (i + 3 > len) {
+            *pos = len;
+            return 0;
+        }
+        size_t begin = i + 3, end = begin;
+        while (end + 3 <= len && !(buf[end] == 0 && buf[end + 1] == 0 && buf[end + 2] == 1))
+            end++;
+        if (end + 3 > len)
+            end = len;
+        i = end;
+        while (end > begin && buf[end - 1] == 0)
+            end--; /* trailing_zero_8bits and the next 4-byte start code's zero */
+        if (end > begin) {
+            *pos = i;
+            *nal = buf + begin;
+            *nal_len = end - begin;
+            return 1;
+        }
     }
-    size_t begin = i + 3, end = begin;
-    while (end + 3 <= len && !(buf[end] == 0 && buf[end + 1] == 0 && buf[end + 2] == 1))
-        end++;
-    if (end + 3 > len)
-        end = len;
-    *pos = end;
-    while (end > begin && buf[end - 1] == 0)
-        end--; /* trailing_zero_8bits and the next 4-byte start code's zero */
-    if (end == begin)
-        return mcu_h264_next_nal(buf, len, pos, nal, nal_len);
-    *nal = buf + begin;
-    *nal_len = end - begin;
-    return 1;
 }
 
 typedef struct packetizer {

@@ -1,0 +1,375 @@
+#include "layouts/composer.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libavutil/imgutils.h>
+#include <libavutil/pixdesc.h>
+#include <libswscale/swscale.h>
+#include <libyuv/convert.h>
+#include <libyuv/cpu_id.h>
+#include <libyuv/scale.h>
+
+#include "mcu/error.h"
+
+_Static_assert(MCU_COMPOSER_MAX_TILES == MCU_LAYOUT_MAX_CELLS,
+               "one cached tile state per layout cell");
+
+/* libyuv's MaskCpuFlags arguments (cpu_id.h): 1 keeps only kCpuInitialized, i.e. "CPU
+ * detection done, no SIMD", so every kernel takes its C path; -1 keeps every detected
+ * feature. */
+#define LIBYUV_MASK_C_ONLY 1
+#define LIBYUV_MASK_ALL (-1)
+
+/* Box filter when the source is more than this many times the placed size in either
+ * direction, bilinear otherwise. Bilinear reads a 2x2 neighbourhood per output pixel: up
+ * to a 2x reduction that neighbourhood still touches every source pixel, beyond it whole
+ * rows and columns are skipped and fine detail (text on a slide, a striped shirt,
+ * a window blind) aliases and shimmers from frame to frame, which also costs the
+ * encoder bits. Box averages every source pixel under the output pixel. Within 2x the
+ * two look the same and bilinear is the faster one; libyuv itself turns box into
+ * bilinear there (ScaleFilterReduce; newer versions already when one axis is within 2x).
+ * The Yên Mô case, 640x360 into a 256x144 grid20 tile, is a 2.5x reduction: box. It
+ * costs: 18 such tiles took 1.65 ms with box and 0.69 ms with bilinear (libyuv SIMD,
+ * this project's 2-core x86-64 test machine; libyuv's box column pass for a non-integer
+ * ratio is plain C), about 1 ms of a 40 ms tick, worth a picture that does not shimmer.
+ * Enlarging (a 320x180 site in grid1) is bilinear. Known libyuv trait: box divides by
+ * the box area with a truncated 16.16 reciprocal, so a flat area can come out one code
+ * value darker (test_composer.c, BOX_BIAS); identical in SIMD and C, invisible. */
+#define BOX_ABOVE_RATIO 2
+
+/* swscale filter for the non-4:2:0 path: swscale's bilinear widens its taps to the
+ * reduction factor (a tent over the whole footprint), so it does not alias when
+ * shrinking, at a fraction of bicubic's cost. */
+#define SWS_FILTER_FLAGS SWS_BILINEAR
+
+/* Bytes of spare width after each row of the swscale scratch: sws_scale overruns its
+ * destination width by up to 7 bytes (measured, FFmpeg 5.1 / libswscale 6.7, x86-64,
+ * 8-byte output blocks); 64 covers a whole AVX-512 block should a later version write
+ * wider ones. */
+#define SWS_SCRATCH_SLACK 64
+
+typedef struct tile_state {
+    /* swscale path only; NULL until a non-4:2:0 source is drawn into the tile. The key
+     * below is what the context was made for. */
+    struct SwsContext *sws;
+    int sws_src_w, sws_src_h, sws_dst_w, sws_dst_h;
+    enum AVPixelFormat sws_src_fmt;
+    bool sws_src_full;
+    mcu_canvas_t *scratch; /* (sws_dst_w + SWS_SCRATCH_SLACK) x sws_dst_h */
+} tile_state_t;
+
+struct mcu_composer {
+    tile_state_t tiles[MCU_COMPOSER_MAX_TILES];
+};
+
+/* Full range to limited range (BT.601/709 share the ranges): luma 0..255 -> 16..235,
+ * chroma 0..255 -> 16..240 around 128, rounded to nearest. Built once, read-only after. */
+static uint8_t luma_to_limited[256];
+static uint8_t chroma_to_limited[256];
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+/* MCU_CPU_MASK=0 forces the C references (DESIGN.md, SIMD conventions); so does a value
+ * that is not a number, the safe reading of a switch meant to restrict. Other numbers
+ * leave libyuv's detection alone: their bits are the project's own MCU_CPU_* flags for
+ * its DSP modules, not libyuv's flag layout. */
+static void init_process(void)
+{
+    const char *mask = getenv("MCU_CPU_MASK");
+    bool force_c = false;
+    if (mask && *mask) {
+        char *end = NULL;
+        unsigned long want = strtoul(mask, &end, 0);
+        force_c = *end != '\0' || want == 0;
+    }
+    /* Detect now, single-threaded: later draws only read libyuv's cached flags. */
+    if (force_c)
+        MaskCpuFlags(LIBYUV_MASK_C_ONLY);
+    else
+        InitCpuFlags();
+
+    for (int v = 0; v < 256; v++) {
+        luma_to_limited[v] = (uint8_t)(16 + (v * 219 + 127) / 255);
+        int d = (v - 128) * 224;
+        chroma_to_limited[v] = (uint8_t)(128 + (d + (d >= 0 ? 127 : -127)) / 255);
+    }
+}
+
+int mcu_composer_create(mcu_composer_t **out)
+{
+    if (!out)
+        return MCU_ERR_INVAL;
+    pthread_once(&init_once, init_process);
+    *out = calloc(1, sizeof **out);
+    return *out ? MCU_OK : MCU_ERR_NOMEM;
+}
+
+static void tile_reset(tile_state_t *t)
+{
+    sws_freeContext(t->sws);
+    mcu_canvas_destroy(&t->scratch);
+    memset(t, 0, sizeof *t);
+}
+
+void mcu_composer_destroy(mcu_composer_t **c)
+{
+    if (!c || !*c)
+        return;
+    for (int i = 0; i < MCU_COMPOSER_MAX_TILES; i++)
+        tile_reset(&(*c)->tiles[i]);
+    free(*c);
+    *c = NULL;
+}
+
+void mcu_composer_force_c(bool on)
+{
+    pthread_once(&init_once, init_process);
+    MaskCpuFlags(on ? LIBYUV_MASK_C_ONLY : LIBYUV_MASK_ALL);
+}
+
+/* ---- geometry helpers ---- */
+
+static bool rect_in_canvas(const mcu_canvas_t *cv, mcu_rect_t r)
+{
+    return r.x >= 0 && r.y >= 0 && r.w >= 2 && r.h >= 2 && !((r.x | r.y | r.w | r.h) & 1) &&
+           r.x <= cv->width - r.w && r.y <= cv->height - r.h;
+}
+
+/* Fills the ring between `outer` and `inner` (inner inside outer, all even): up to four
+ * rectangles, top and bottom full width, left and right between them. Letterbox bars
+ * and the no-signal frame alike. */
+static void fill_ring(mcu_canvas_t *cv, mcu_rect_t outer, mcu_rect_t inner, uint8_t y,
+                      uint8_t u, uint8_t v)
+{
+    const int o_right = outer.x + outer.w, o_bottom = outer.y + outer.h;
+    const int i_right = inner.x + inner.w, i_bottom = inner.y + inner.h;
+    const mcu_rect_t parts[4] = {
+        {outer.x, outer.y, outer.w, inner.y - outer.y},
+        {outer.x, i_bottom, outer.w, o_bottom - i_bottom},
+        {outer.x, inner.y, inner.x - outer.x, inner.h},
+        {i_right, inner.y, o_right - i_right, inner.h},
+    };
+    for (int k = 0; k < 4; k++)
+        if (parts[k].w > 0 && parts[k].h > 0)
+            (void)mcu_canvas_fill(cv, parts[k], y, u, v); /* inside the checked cell */
+}
+
+/* Canvas plane pointers at the top-left of r (even). */
+static void canvas_at(const mcu_canvas_t *cv, mcu_rect_t r, uint8_t *p[3])
+{
+    p[0] = cv->data[0] + (size_t)r.y * (size_t)cv->stride[0] + (size_t)r.x;
+    for (int k = 1; k < 3; k++)
+        p[k] = cv->data[k] + (size_t)(r.y / 2) * (size_t)cv->stride[k] + (size_t)(r.x / 2);
+}
+
+/* Source plane pointers at the top-left of `crop`, for any planar or semi-planar
+ * format: chroma planes (1, 2) are offset by the crop shifted by the subsampling, every
+ * plane by whole pixels of its own step (as av_frame_apply_cropping does). The crop has
+ * even offsets, exact for 4:2:0, 4:2:2 and 4:4:4; a 4:1:1 source is off by at most one
+ * chroma sample, invisible. */
+static int source_at(const AVFrame *src, const AVPixFmtDescriptor *desc, mcu_rect_t crop,
+                     const uint8_t *p[4])
+{
+    for (int i = 0; i < 4; i++) {
+        p[i] = src->data[i];
+        if (!src->data[i])
+            continue;
+        if ((desc->flags & AV_PIX_FMT_FLAG_PAL) && i == 1)
+            continue; /* the palette */
+        int step = -1;
+        for (int j = 0; j < desc->nb_components; j++)
+            if (desc->comp[j].plane == i) {
+                step = desc->comp[j].step;
+                break;
+            }
+        if (step < 0)
+            return MCU_ERR_UNSUPPORTED;
+        int sx = (i == 1 || i == 2) ? desc->log2_chroma_w : 0;
+        int sy = (i == 1 || i == 2) ? desc->log2_chroma_h : 0;
+        p[i] += (ptrdiff_t)(crop.y >> sy) * src->linesize[i] + (ptrdiff_t)(crop.x >> sx) * step;
+    }
+    return MCU_OK;
+}
+
+/* The yuvj* formats are FFmpeg's older way of saying "this yuv* format at full range":
+ * returns the yuv* twin (same memory layout), or fmt itself. Handing swscale the twin
+ * and the range separately also spares a "deprecated pixel format" log line per
+ * context. */
+static enum AVPixelFormat plain_format(enum AVPixelFormat fmt)
+{
+    switch (fmt) {
+    case AV_PIX_FMT_YUVJ420P:
+        return AV_PIX_FMT_YUV420P;
+    case AV_PIX_FMT_YUVJ422P:
+        return AV_PIX_FMT_YUV422P;
+    case AV_PIX_FMT_YUVJ444P:
+        return AV_PIX_FMT_YUV444P;
+    case AV_PIX_FMT_YUVJ440P:
+        return AV_PIX_FMT_YUV440P;
+    case AV_PIX_FMT_YUVJ411P:
+        return AV_PIX_FMT_YUV411P;
+    default:
+        return fmt;
+    }
+}
+
+/* ---- the two scaling paths ---- */
+
+/* Maps the placed rectangle from full to limited range in place: after the scale, so it
+ * touches the (usually smaller) placed size, not the source. Scaling is linear, so the
+ * order changes results by at most one rounding step. */
+static void range_to_limited(mcu_canvas_t *cv, mcu_rect_t r)
+{
+    uint8_t *p[3];
+    canvas_at(cv, r, p);
+    for (int k = 0; k < 3; k++) {
+        const uint8_t *lut = k ? chroma_to_limited : luma_to_limited;
+        int w = k ? r.w / 2 : r.w, h = k ? r.h / 2 : r.h;
+        for (int y = 0; y < h; y++, p[k] += cv->stride[k])
+            for (int x = 0; x < w; x++)
+                p[k][x] = lut[p[k][x]];
+    }
+}
+
+static enum FilterMode pick_filter(mcu_rect_t crop, mcu_rect_t dst)
+{
+    bool shrink_more = crop.w > BOX_ABOVE_RATIO * dst.w || crop.h > BOX_ABOVE_RATIO * dst.h;
+    return shrink_more ? kFilterBox : kFilterBilinear;
+}
+
+/* yuv420p / yuvj420p: libyuv, straight into the canvas. */
+static int draw_libyuv(mcu_canvas_t *cv, const uint8_t *const s[4], const AVFrame *src,
+                       mcu_rect_t crop, mcu_rect_t dst)
+{
+    uint8_t *d[3];
+    canvas_at(cv, dst, d);
+    int rc = I420Scale(s[0], src->linesize[0], s[1], src->linesize[1], s[2], src->linesize[2],
+                       crop.w, crop.h, d[0], cv->stride[0], d[1], cv->stride[1], d[2],
+                       cv->stride[2], dst.w, dst.h, pick_filter(crop, dst));
+    return rc == 0 ? MCU_OK : MCU_ERR_INVAL; /* only fails on arguments checked above */
+}
+
+/* Makes sure the tile's swscale context and scratch fit this source and placement. */
+static int tile_prepare_sws(tile_state_t *t, enum AVPixelFormat fmt, bool full,
+                            mcu_rect_t crop, mcu_rect_t dst)
+{
+    if (t->sws && t->sws_src_fmt == fmt && t->sws_src_full == full &&
+        t->sws_src_w == crop.w && t->sws_src_h == crop.h && t->sws_dst_w == dst.w &&
+        t->sws_dst_h == dst.h)
+        return MCU_OK;
+    tile_reset(t);
+    if (!sws_isSupportedInput(fmt))
+        return MCU_ERR_UNSUPPORTED;
+    t->sws = sws_getContext(crop.w, crop.h, fmt, dst.w, dst.h, AV_PIX_FMT_YUV420P,
+                            SWS_FILTER_FLAGS, NULL, NULL, NULL);
+    if (!t->sws)
+        return MCU_ERR_NOMEM;
+    /* Ranges: the source's, to the canvas's limited range. Same matrix both sides: a
+     * YUV to YUV conversion does not apply one. The return value is not checked:
+     * libswscale < 7 returns -1 ("not supported") for YUV to YUV yet takes the ranges,
+     * as the full-range test in test_composer.c checks. */
+    const int *coefs = sws_getCoefficients(SWS_CS_DEFAULT);
+    (void)sws_setColorspaceDetails(t->sws, coefs, full ? 1 : 0, coefs, 0, 0, 1 << 16,
+                                   1 << 16);
+    int rc = mcu_canvas_create(dst.w + SWS_SCRATCH_SLACK, dst.h, &t->scratch);
+    if (rc != MCU_OK) {
+        tile_reset(t);
+        return rc;
+    }
+    t->sws_src_fmt = fmt;
+    t->sws_src_full = full;
+    t->sws_src_w = crop.w;
+    t->sws_src_h = crop.h;
+    t->sws_dst_w = dst.w;
+    t->sws_dst_h = dst.h;
+    return MCU_OK;
+}
+
+/* Any other format: swscale into the tile's scratch, then an exact-width copy. */
+static int draw_swscale(tile_state_t *t, mcu_canvas_t *cv, const uint8_t *const s[4],
+                        const AVFrame *src, enum AVPixelFormat fmt, bool full,
+                        mcu_rect_t crop, mcu_rect_t dst)
+{
+    int rc = tile_prepare_sws(t, fmt, full, crop, dst);
+    if (rc != MCU_OK)
+        return rc;
+    /* sws_scale reads four plane pointers and strides on both sides. */
+    mcu_canvas_t *sc = t->scratch;
+    uint8_t *const sd[4] = {sc->data[0], sc->data[1], sc->data[2], NULL};
+    const int sstride[4] = {sc->stride[0], sc->stride[1], sc->stride[2], 0};
+    int h = sws_scale(t->sws, s, src->linesize, 0, crop.h, sd, sstride);
+    if (h != dst.h)
+        return h == AVERROR(ENOMEM) ? MCU_ERR_NOMEM : MCU_ERR_UNSUPPORTED;
+    uint8_t *d[3];
+    canvas_at(cv, dst, d);
+    rc = I420Copy(sc->data[0], sc->stride[0], sc->data[1], sc->stride[1], sc->data[2],
+                  sc->stride[2], d[0], cv->stride[0], d[1], cv->stride[1], d[2],
+                  cv->stride[2], dst.w, dst.h);
+    return rc == 0 ? MCU_OK : MCU_ERR_INVAL;
+}
+
+int mcu_composer_draw(mcu_composer_t *c, mcu_canvas_t *canvas, int tile_index,
+                      mcu_rect_t cell, const AVFrame *src, mcu_fit_t fit)
+{
+    if (!c || !canvas || !src || tile_index < 0 || tile_index >= MCU_COMPOSER_MAX_TILES ||
+        !rect_in_canvas(canvas, cell) || !src->data[0])
+        return MCU_ERR_INVAL;
+    if (av_image_check_size((unsigned)src->width, (unsigned)src->height, 0, NULL) < 0)
+        return MCU_ERR_INVAL;
+    const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get((enum AVPixelFormat)src->format);
+    if (!desc)
+        return MCU_ERR_UNSUPPORTED;
+    if (desc->flags & (AV_PIX_FMT_FLAG_HWACCEL | AV_PIX_FMT_FLAG_BITSTREAM))
+        return MCU_ERR_UNSUPPORTED;
+
+    mcu_rect_t dst, crop;
+    int rc = mcu_layout_fit(cell, src->width, src->height, fit, &dst, &crop);
+    if (rc != MCU_OK)
+        return rc;
+    const uint8_t *s[4];
+    rc = source_at(src, desc, crop, s);
+    if (rc != MCU_OK)
+        return rc;
+
+    const enum AVPixelFormat fmt = plain_format((enum AVPixelFormat)src->format);
+    const bool full = fmt != src->format || src->color_range == AVCOL_RANGE_JPEG;
+    if (fmt == AV_PIX_FMT_YUV420P) {
+        if (!s[1] || !s[2])
+            return MCU_ERR_INVAL;
+        rc = draw_libyuv(canvas, s, src, crop, dst);
+        if (rc == MCU_OK && full)
+            range_to_limited(canvas, dst);
+    } else {
+        rc = draw_swscale(&c->tiles[tile_index], canvas, s, src, fmt, full, crop, dst);
+    }
+    if (rc != MCU_OK)
+        return rc;
+    /* Bars last: an error above leaves the canvas untouched. */
+    fill_ring(canvas, cell, dst, MCU_COMPOSER_BG_Y, MCU_COMPOSER_BG_U, MCU_COMPOSER_BG_V);
+    return MCU_OK;
+}
+
+static int even_floor(int v) { return v & ~1; }
+
+int mcu_composer_draw_no_signal(mcu_composer_t *c, mcu_canvas_t *canvas, mcu_rect_t cell)
+{
+    if (!c || !canvas || !rect_in_canvas(canvas, cell))
+        return MCU_ERR_INVAL;
+    (void)mcu_canvas_fill(canvas, cell, MCU_COMPOSER_NOSIG_Y, MCU_COMPOSER_NOSIG_U,
+                          MCU_COMPOSER_NOSIG_V);
+    int shorter = cell.w < cell.h ? cell.w : cell.h;
+    int inset = even_floor(shorter / MCU_COMPOSER_NOSIG_INSET_DIV);
+    if (inset < 2)
+        inset = 2;
+    const int t = MCU_COMPOSER_NOSIG_FRAME_PX;
+    mcu_rect_t outer = {cell.x + inset, cell.y + inset, cell.w - 2 * inset, cell.h - 2 * inset};
+    mcu_rect_t inner = {outer.x + t, outer.y + t, outer.w - 2 * t, outer.h - 2 * t};
+    /* Too small for a frame with something inside it: the plain tile says enough. */
+    if (inner.w >= 2 && inner.h >= 2)
+        fill_ring(canvas, outer, inner, MCU_COMPOSER_NOSIG_FRAME_Y, MCU_COMPOSER_NOSIG_FRAME_U,
+                  MCU_COMPOSER_NOSIG_FRAME_V);
+    return MCU_OK;
+}

@@ -40,6 +40,9 @@
 #define MCU_RTCP_MAX_COUNT 31
 /* Bytes of an SDES item text (8-bit length field). */
 #define MCU_RTCP_MAX_SDES_TEXT 255
+/* Sequence numbers taken from one NACK: 17 per FCI entry; 512 is more than a second of
+ * 720p video at 1.5 Mbps, so a larger NACK is a storm, not a loss report. */
+#define MCU_RTCP_NACK_EXPAND_MAX 512
 /* REMB carries an 8-bit SSRC count. */
 #define MCU_RTCP_MAX_REMB_SSRCS 255
 

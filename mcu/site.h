@@ -1,0 +1,115 @@
+/*
+ * site: one site of the conference, on the loop thread: its sockets, its receive path
+ * for video and audio (rx_stream), its H.264 decoder driven off the loop, the latest
+ * good picture, and the keyframe requests it is owed.
+ *
+ *   datagram -> source check -> RTP: rx_stream -> frames -> decode queue -> worker
+ *                             -> RTCP: parsed, feedback handed to the conference
+ *   worker done (uv_after_work, on the loop) -> latest picture (AVFrame reference)
+ *
+ * One site's access units are decoded in order by one worker at a time: the queue lives
+ * on the loop, a worker gets the batch queued so far, the next batch starts when it is
+ * back. The decoder is touched only by that worker. The latest picture is a reference
+ * owned by the site on the loop; the compose step takes its own reference.
+ *
+ * Keyframe requests: a damaged or missing frame sends a PLI at once, then every
+ * MCU_SITE_PLI_RETRY_MS while the decoder waits for an IDR, never more often than that.
+ *
+ * Ownership: the conference creates and destroys sites; a site frees itself only after
+ * every uv handle it holds has closed (mcu_site_close, then the callback).
+ */
+#ifndef MCU_SITE_H
+#define MCU_SITE_H
+
+#include <libavutil/frame.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "mcu/config.h"
+#include "mcu/rtcp.h"
+#include "mcu/rtp.h"
+#include "mcu/rx_stream.h"
+
+/* A site silent this long shows a "no signal" tile. */
+#define MCU_SITE_NO_SIGNAL_MS 2000
+/* PLI retry while waiting for a keyframe; also the minimum PLI spacing (2 per second). */
+#define MCU_SITE_PLI_RETRY_MS 500
+/* Access units waiting for the decoder: a quarter second at 30 fps. More means the box
+ * is overloaded; the oldest are dropped and a keyframe is requested. */
+#define MCU_SITE_DECODE_QUEUE 8
+/* The MCU's own SSRC as a receiver of site i (RTCP sender SSRC of RR/PLI/NACK). */
+#define MCU_SITE_LOCAL_SSRC_BASE 0x4D430100u
+/* Receiver reports to the site: RFC 3550 allows 5% of the session bandwidth; one compound
+ * a second is far below that and keeps the sender's statistics fresh. */
+#define MCU_SITE_RR_INTERVAL_MS 1000
+
+typedef struct mcu_site mcu_site_t;
+
+/* What a site tells its conference. All called on the loop thread. */
+typedef struct mcu_site_events {
+    void *opaque;
+    /* The site, as a receiver of the composite, asks for a keyframe (PLI or FIR). */
+    void (*keyframe_request)(void *opaque, mcu_site_t *site, bool video);
+    /* The site reports lost packets of the stream it receives. */
+    void (*nack)(void *opaque, mcu_site_t *site, bool video, const uint16_t *seqs, size_t n);
+    /* A receiver report block about a stream the site receives. */
+    void (*report)(void *opaque, mcu_site_t *site, bool video, const mcu_rtcp_report_block_t *rb);
+    /* A REMB/TMMBR bitrate estimate from the site (bps). */
+    void (*bitrate)(void *opaque, mcu_site_t *site, uint64_t bps);
+    /* A new good picture is the site's latest. */
+    void (*picture)(void *opaque, mcu_site_t *site);
+} mcu_site_events_t;
+
+typedef struct mcu_site_stats {
+    uint64_t rtp_in, rtcp_in, bytes_in;
+    uint64_t rejected_source;   /* datagrams from an address that is not the site's */
+    uint64_t decode_dropped;    /* access units dropped: decode queue full */
+    uint64_t pictures;          /* good pictures decoded */
+    uint64_t damaged;           /* pictures not shown */
+    uint64_t plis_sent;
+} mcu_site_stats_t;
+
+/* Creates the site and binds its sockets on the loop (0.0.0.0 and the configured ports).
+ * MCU_ERR_IO if a port cannot be bound. `events` must outlive the site. */
+int mcu_site_create(uv_loop_t *loop, const mcu_site_config_t *cfg, int index,
+                    const mcu_site_events_t *events, mcu_site_t **out);
+
+/* Starts closing; `done` runs once every handle has closed and the site is freed. */
+void mcu_site_close(mcu_site_t *site, void (*done)(void *opaque), void *opaque);
+
+const mcu_site_config_t *mcu_site_config(const mcu_site_t *site);
+int mcu_site_index(const mcu_site_t *site);
+
+/* The latest good picture (NULL if none), and whether the site is live at now_us. The
+ * returned frame belongs to the site: take a reference (av_frame_ref) to keep it. */
+const AVFrame *mcu_site_picture(const mcu_site_t *site);
+bool mcu_site_live(const mcu_site_t *site, int64_t now_us);
+
+/* Moves up to `max` audio packets due at now_us (the audio jitter buffer paces them)
+ * into the caller's array, copied. lost_before > 0: that many packets were lost just
+ * before this one (the decoder conceals them). Returns how many. Called by the audio
+ * tick on the loop. */
+typedef struct mcu_site_audio_packet {
+    uint8_t data[MCU_RTP_MAX_DATAGRAM];
+    uint16_t len;
+    uint32_t lost_before;
+} mcu_site_audio_packet_t;
+int mcu_site_take_audio(mcu_site_t *site, int64_t now_us, mcu_site_audio_packet_t *pkts, int max);
+
+/* Where the composite goes: configured, or learned from the site's media (symmetric
+ * RTP). False while unknown. */
+bool mcu_site_dest(const mcu_site_t *site, bool video, struct sockaddr_in *rtp,
+                   struct sockaddr_in *rtcp);
+
+/* Sends a datagram to the site from its own socket (so NATs and firewalls see the port
+ * the site sends to). video picks the video or audio socket; rtcp the RTCP socket. */
+int mcu_site_send(mcu_site_t *site, bool video, bool rtcp, const uint8_t *data, size_t len);
+
+/* Periodic housekeeping (PLI retries, RTCP RR to the site): call every ~100 ms. */
+void mcu_site_housekeeping(mcu_site_t *site, int64_t now_us);
+
+const mcu_site_stats_t *mcu_site_stats(const mcu_site_t *site);
+const mcu_rx_stream_t *mcu_site_rx(const mcu_site_t *site, bool video);
+
+#endif

@@ -25,6 +25,7 @@ typedef struct access_unit {
     uint8_t *data;
     size_t len;
     int64_t pts;
+    int64_t arrival_us;         /* arrival of the AU's last packet */
     bool reset_before;          /* the stream lost data before this AU */
 } access_unit_t;
 
@@ -35,6 +36,7 @@ typedef struct decode_batch {
     access_unit_t aus[MCU_SITE_DECODE_QUEUE];
     int n;
     AVFrame *picture;           /* the last good picture of the batch, or NULL */
+    int64_t picture_arrival_us;
     int good, damaged;
     bool needs_keyframe;
 } decode_batch_t;
@@ -64,6 +66,7 @@ struct mcu_site {
     decode_batch_t *batch;      /* non-NULL while a worker decodes */
 
     AVFrame *latest;
+    int64_t latest_arrival_us;
     int64_t last_video_us;
     int64_t last_picture_us;
     bool want_keyframe;
@@ -131,8 +134,10 @@ static void decode_work(uv_work_t *w)
                 b->picture = av_frame_alloc();
             if (b->picture) {
                 av_frame_unref(b->picture);
-                if (av_frame_ref(b->picture, pic.frame) == 0)
+                if (av_frame_ref(b->picture, pic.frame) == 0) {
                     b->good++;
+                    b->picture_arrival_us = au->arrival_us;
+                }
             }
         } else if (rc == 1 || rc < 0) {
             b->damaged++;
@@ -154,6 +159,7 @@ static void decode_done(uv_work_t *w, int status)
     if (b->picture && b->good) {
         av_frame_free(&s->latest);
         s->latest = b->picture;
+        s->latest_arrival_us = b->picture_arrival_us;
         b->picture = NULL;
         s->last_picture_us = now_us(s);
         s->stats.pictures += (uint64_t)b->good;
@@ -212,6 +218,7 @@ static void queue_au(mcu_site_t *s, const mcu_rx_frame_t *f)
     memcpy(copy, f->media.data, f->media.len);
     s->queue[s->q_len++] = (access_unit_t){.data = copy, .len = f->media.len,
                                            .pts = f->timestamp,
+                                           .arrival_us = f->arrival_us,
                                            .reset_before = s->reset_pending};
     s->reset_pending = false;
 }
@@ -457,6 +464,7 @@ void mcu_site_close(mcu_site_t *s, void (*done)(void *opaque), void *opaque)
 const mcu_site_config_t *mcu_site_config(const mcu_site_t *s) { return &s->cfg; }
 int mcu_site_index(const mcu_site_t *s) { return s->index; }
 const AVFrame *mcu_site_picture(const mcu_site_t *s) { return s->latest; }
+int64_t mcu_site_picture_arrival(const mcu_site_t *s) { return s->latest_arrival_us; }
 
 bool mcu_site_live(const mcu_site_t *s, int64_t now)
 {

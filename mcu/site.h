@@ -85,6 +85,8 @@ int mcu_site_index(const mcu_site_t *site);
  * returned frame belongs to the site: take a reference (av_frame_ref) to keep it. */
 const AVFrame *mcu_site_picture(const mcu_site_t *site);
 bool mcu_site_live(const mcu_site_t *site, int64_t now_us);
+/* When the access unit of the latest picture arrived (its last packet), in uv_hrtime µs. */
+int64_t mcu_site_picture_arrival(const mcu_site_t *site);
 
 /* Moves up to `max` audio packets due at now_us (the audio jitter buffer paces them)
  * into the caller's array, copied. lost_before > 0: that many packets were lost just

@@ -195,3 +195,25 @@ int mcu_h264_enc_set_bitrate(mcu_h264_enc_t *e, int64_t bitrate_bps)
 int64_t mcu_h264_enc_bitrate(const mcu_h264_enc_t *e) { return e->bitrate; }
 
 const mcu_h264_enc_stats_t *mcu_h264_enc_stats(const mcu_h264_enc_t *e) { return &e->stats; }
+
+/* H.264 Table A-1: the lowest level whose frame size, macroblock rate and bitrate
+ * limits hold this stream (what x264 itself picks), as level_idc (31 = 3.1). */
+int mcu_h264_level_idc(int width, int height, int fps, int64_t bitrate_bps)
+{
+    static const struct {
+        int idc;
+        int64_t max_mbps, max_fs, max_kbps;
+    } levels[] = {
+        {10, 1485, 99, 64},        {11, 3000, 396, 192},       {12, 6000, 396, 384},
+        {13, 11880, 396, 768},     {20, 11880, 396, 2000},     {21, 19800, 792, 4000},
+        {22, 20250, 1620, 4000},   {30, 40500, 1620, 10000},   {31, 108000, 3600, 14000},
+        {32, 216000, 5120, 20000}, {40, 245760, 8192, 20000},  {41, 245760, 8192, 50000},
+        {42, 522240, 8704, 50000}, {50, 589824, 22080, 135000}, {51, 983040, 36864, 240000},
+    };
+    int64_t fs = (int64_t)((width + 15) / 16) * ((height + 15) / 16);
+    for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++)
+        if (fs <= levels[i].max_fs && fs * fps <= levels[i].max_mbps &&
+            bitrate_bps <= levels[i].max_kbps * 1000)
+            return levels[i].idc;
+    return 51;
+}

@@ -139,4 +139,9 @@ int64_t mcu_h264_enc_bitrate(const mcu_h264_enc_t *e);
 
 const mcu_h264_enc_stats_t *mcu_h264_enc_stats(const mcu_h264_enc_t *e);
 
+/* The level_idc H.264 Table A-1 requires for such a stream (31 for 3.1): the lowest
+ * level whose frame size, macroblock rate and bitrate limits it fits, as x264 picks it.
+ * Used to announce the level in SDP before the first SPS exists. */
+int mcu_h264_level_idc(int width, int height, int fps, int64_t bitrate_bps);
+
 #endif

@@ -1,6 +1,9 @@
 #include "conference.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
 #include <libavutil/frame.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -13,6 +16,7 @@
 #include "layouts/layout.h"
 #include "mcu/error.h"
 #include "mcu/mixer.h"
+#include "mcu/sdp.h"
 #include "mcu/site.h"
 #include "mcu/tx_stream.h"
 
@@ -182,7 +186,7 @@ static void video_done(uv_work_t *w, int status)
     profile_out_t *p = j->prof;
     mcu_conference_t *c = p->conf;
     int64_t now = now_us();
-    if (j->rc == MCU_OK && j->au_len && !c->stopping) {
+    if (j->rc >= 0 && j->au_len && !c->stopping) {
         mcu_tx_stream_send_frame(p->video_tx, j->au, j->au_len, (uint32_t)j->pts, now);
         c->stats.frames_out++;
         for (int i = 0; i < j->n_tiles; i++)
@@ -607,4 +611,41 @@ void mcu_conference_get_stats(const mcu_conference_t *c, mcu_conference_stats_t 
                      (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
         st->cpu_s_per_frame = cpu / (double)st->frames_out;
     }
+}
+
+/* ---------------------------------------------------------------- SDP */
+
+int mcu_conference_write_sdp(mcu_conference_t *c)
+{
+    char dir_ok = 0;
+    for (int i = 0; i < c->n_sites; i++) {
+        const mcu_site_config_t *sc = mcu_site_config(c->sites[i]);
+        if (!sc->has_send_to)
+            continue; /* learned destination: the site's own endpoint knows its ports */
+        if (!dir_ok) {
+            if (mkdir(c->cfg.sdp_dir, 0755) != 0 && errno != EEXIST)
+                return MCU_ERR_IO;
+            dir_ok = 1;
+        }
+        const mcu_profile_config_t *pc = &c->cfg.profiles[sc->profile];
+        char dest[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &sc->send_video.sin_addr, dest, sizeof dest);
+        mcu_sdp_params_t sp = {
+            .session_name = c->cfg.name, .origin_addr = "127.0.0.1",
+            .session_id = (uint64_t)i + 1, .session_version = 1, .dest_addr = dest,
+            .cname = "mcu", .rtcp_mux = sc->rtcp_mux,
+            .video = {.port = ntohs(sc->send_video.sin_port), .pt = MCU_DEFAULT_VIDEO_PT,
+                      .ssrc = mcu_conference_video_ssrc(sc->profile)},
+            .h264_level_idc = mcu_h264_level_idc(pc->width, pc->height, pc->fps, pc->video_bps),
+            .framerate = pc->fps, .video_feedback = MCU_SDP_FB_ALL,
+            .audio = {.port = ntohs(sc->send_audio.sin_port), .pt = MCU_DEFAULT_AUDIO_PT,
+                      .ssrc = mcu_conference_audio_ssrc(i)},
+        };
+        char path[MCU_PATH_MAX + MCU_ID_MAX + 8];
+        snprintf(path, sizeof path, "%s/%s.sdp", c->cfg.sdp_dir, sc->id);
+        int rc = mcu_sdp_write_file(&sp, path);
+        if (rc < 0)
+            return rc;
+    }
+    return MCU_OK;
 }

@@ -1,0 +1,179 @@
+/*
+ * mcu: the conference daemon.
+ *
+ *   mcu [--config FILE] [--log-level LEVEL] [--duration SECONDS] [--stats-file FILE]
+ *   mcu --check-config FILE
+ *   mcu --version
+ *
+ * Without --config it runs the built-in 18-site Yên Mô scenario (see mcu/config.h for
+ * its ports). A config error names the key and the line and exits with code 2 before
+ * anything starts. SIGINT/SIGTERM stop it cleanly.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "mcu/conference.h"
+#include "mcu/config.h"
+#include "mcu/error.h"
+
+#define EXIT_CONFIG 2
+/* Worker threads: one per core (libuv's default of 4 would oversubscribe 2 cores). */
+#define MIN_WORKERS 2
+/* Statistics line in the log every this many seconds. */
+#define STATS_LOG_INTERVAL_MS 10000
+
+typedef struct app {
+    uv_loop_t *loop;
+    mcu_conference_t *conf;
+    uv_signal_t sigint, sigterm;
+    uv_timer_t stop_timer, stats_timer;
+    const char *stats_file;
+} app_t;
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: mcu [--config FILE] [--log-level error|warn|info|debug]\n"
+               "           [--duration SECONDS] [--stats-file FILE]\n"
+               "       mcu --check-config FILE\n"
+               "       mcu --version\n");
+}
+
+static void print_config_error(const char *path, const mcu_config_error_t *e)
+{
+    fprintf(stderr, "mcu: %s:%d: %s%s%s\n", path ? path : "(built-in)", e->line, e->key,
+            e->key[0] ? ": " : "", e->message);
+}
+
+static void write_stats(const app_t *a, FILE *f)
+{
+    mcu_conference_stats_t st;
+    mcu_conference_get_stats(a->conf, &st);
+    fprintf(f,
+            "{\"video_ticks\": %llu, \"missed_ticks\": %llu, \"frames_out\": %llu, "
+            "\"forced_idrs\": %llu, \"audio_ticks\": %llu, \"audio_missed\": %llu, "
+            "\"delay_p50_ms\": %.1f, \"delay_p99_ms\": %.1f, \"cpu_s_per_frame\": %.4f}\n",
+            (unsigned long long)st.video_ticks, (unsigned long long)st.missed_ticks,
+            (unsigned long long)st.frames_out, (unsigned long long)st.forced_idrs,
+            (unsigned long long)st.audio_ticks, (unsigned long long)st.audio_missed,
+            st.delay_p50_us / 1000.0, st.delay_p99_us / 1000.0, st.cpu_s_per_frame);
+}
+
+static void shutdown_app(app_t *a)
+{
+    if (uv_is_closing((uv_handle_t *)&a->sigint))
+        return;
+    if (a->stats_file) {
+        FILE *f = fopen(a->stats_file, "w");
+        if (f) {
+            write_stats(a, f);
+            fclose(f);
+        }
+    }
+    write_stats(a, stderr);
+    uv_close((uv_handle_t *)&a->sigint, NULL);
+    uv_close((uv_handle_t *)&a->sigterm, NULL);
+    uv_close((uv_handle_t *)&a->stop_timer, NULL);
+    uv_close((uv_handle_t *)&a->stats_timer, NULL);
+    mcu_conference_stop(a->conf);
+}
+
+static void on_signal(uv_signal_t *s, int sig) { shutdown_app(s->data); }
+static void on_stop_timer(uv_timer_t *t) { shutdown_app(t->data); }
+static void on_stats_timer(uv_timer_t *t) { write_stats(t->data, stderr); }
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"check-config", required_argument, NULL, 'k'},
+        {"log-level", required_argument, NULL, 'l'}, {"duration", required_argument, NULL, 'd'},
+        {"stats-file", required_argument, NULL, 's'}, {"version", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    const char *config_path = NULL, *check_path = NULL, *level = NULL;
+    app_t app = {0};
+    double duration = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "c:k:l:d:s:vh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': config_path = optarg; break;
+        case 'k': check_path = optarg; break;
+        case 'l': level = optarg; break;
+        case 'd': duration = atof(optarg); break;
+        case 's': app.stats_file = optarg; break;
+        case 'v': printf("mcu %s\n", MCU_VERSION); return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return EXIT_CONFIG;
+        }
+    }
+    if (optind < argc || duration < 0) {
+        usage(stderr);
+        return EXIT_CONFIG;
+    }
+
+    mcu_config_t *cfg = malloc(sizeof *cfg);
+    mcu_config_error_t err;
+    const char *path = check_path ? check_path : config_path;
+    if (!cfg)
+        return 1;
+    if (path) {
+        if (mcu_config_load(path, cfg, &err) != MCU_OK) {
+            print_config_error(path, &err);
+            return EXIT_CONFIG;
+        }
+    } else {
+        mcu_config_default(cfg);
+    }
+    if (level) {
+        int l = mcu_log_level_from_name(level);
+        if (l < 0) {
+            fprintf(stderr, "mcu: --log-level: must be error, warn, info or debug\n");
+            return EXIT_CONFIG;
+        }
+        cfg->log_level = (mcu_log_level_t)l;
+    }
+    if (check_path) {
+        printf("mcu: %s: valid (%d sites, %d profiles)\n", check_path, cfg->n_sites,
+               cfg->n_profiles);
+        return 0;
+    }
+
+    if (!getenv("UV_THREADPOOL_SIZE")) {
+        char n[24];
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        snprintf(n, sizeof n, "%ld", cores > MIN_WORKERS ? cores : MIN_WORKERS);
+        setenv("UV_THREADPOOL_SIZE", n, 1);
+    }
+    app.loop = uv_default_loop();
+    int rc = mcu_conference_create(app.loop, cfg, &app.conf);
+    if (rc == MCU_OK)
+        rc = mcu_conference_write_sdp(app.conf);
+    if (rc != MCU_OK) {
+        fprintf(stderr, "mcu: cannot start: %s\n", mcu_strerror(rc));
+        mcu_conference_stop(app.conf);
+        uv_run(app.loop, UV_RUN_DEFAULT);
+        mcu_conference_destroy(&app.conf);
+        return 1;
+    }
+    uv_signal_init(app.loop, &app.sigint);
+    uv_signal_init(app.loop, &app.sigterm);
+    uv_timer_init(app.loop, &app.stop_timer);
+    uv_timer_init(app.loop, &app.stats_timer);
+    app.sigint.data = app.sigterm.data = app.stop_timer.data = app.stats_timer.data = &app;
+    uv_signal_start(&app.sigint, on_signal, SIGINT);
+    uv_signal_start(&app.sigterm, on_signal, SIGTERM);
+    if (duration > 0)
+        uv_timer_start(&app.stop_timer, on_stop_timer, (uint64_t)(duration * 1000), 0);
+    uv_timer_start(&app.stats_timer, on_stats_timer, STATS_LOG_INTERVAL_MS,
+                   STATS_LOG_INTERVAL_MS);
+    fprintf(stderr, "mcu: conference \"%s\": %d sites, %d profiles, SDP in %s/\n", cfg->name,
+            cfg->n_sites, cfg->n_profiles, cfg->sdp_dir);
+    mcu_conference_start(app.conf);
+    uv_run(app.loop, UV_RUN_DEFAULT);
+    mcu_conference_destroy(&app.conf);
+    uv_loop_close(app.loop);
+    free(cfg);
+    return 0;
+}

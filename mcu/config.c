@@ -95,6 +95,15 @@ void mcu_config_default(mcu_config_t *cfg)
         snprintf(cfg->sites[i].id, MCU_ID_MAX, "%s", yen_mo_sites[i].id);
         snprintf(cfg->sites[i].name, MCU_NAME_MAX, "%s", yen_mo_sites[i].name);
     }
+    /* The district hall's own screen: its composite also goes to a local monitor port,
+     * so a receiver on this machine can open sdp/huyen-yen-mo.sdp. */
+    mcu_site_config_t *hall = &cfg->sites[0];
+    hall->has_send_to = true;
+    hall->send_video.sin_family = AF_INET;
+    hall->send_video.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    hall->send_video.sin_port = htons(MCU_DEFAULT_MONITOR_PORT);
+    hall->send_audio = hall->send_video;
+    hall->send_audio.sin_port = htons(MCU_DEFAULT_MONITOR_PORT + 2);
 }
 
 /* ---------------------------------------------------------------- parsing helpers */

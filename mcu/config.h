@@ -24,7 +24,9 @@
  * The built-in default (mcu_config_default) is the 18-site Yên Mô scenario of
  * ../shared/CONTEXT.md: site i (0..17) receives video RTP on 20000 + 4i (RTCP +1) and
  * audio on 20002 + 4i (RTCP +1), learns where to send from its media, and gets the
- * "main" profile (1280x720, 25 fps, 900 kbps video + 32 kbps Opus).
+ * "main" profile (1280x720, 25 fps, 900 kbps video + 32 kbps Opus). The district hall
+ * (site 0) also has a local monitor: its composite goes to 127.0.0.1:40000 (video) and
+ * :40002 (audio), described by sdp/huyen-yen-mo.sdp.
  *
  * mcu_config_t is a plain value: no pointers, nothing to free.
  */
@@ -51,6 +53,8 @@
 /* Default ports of the built-in scenario and of sites that give only rtp_port. */
 #define MCU_DEFAULT_BASE_PORT 20000
 #define MCU_DEFAULT_PORT_STRIDE 4
+/* The built-in scenario's local monitor port for the district hall's composite. */
+#define MCU_DEFAULT_MONITOR_PORT 40000
 #define MCU_DEFAULT_VIDEO_PT 96
 #define MCU_DEFAULT_AUDIO_PT 111
 

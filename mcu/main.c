@@ -10,6 +10,7 @@
  * anything starts. SIGINT/SIGTERM stop it cleanly.
  */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,7 @@ typedef struct app {
 static void usage(FILE *f)
 {
     fprintf(f, "usage: mcu [--config FILE] [--log-level error|warn|info|debug]\n"
-               "           [--duration SECONDS] [--stats-file FILE]\n"
+               "           [--duration SECONDS] [--stats-file FILE] [--list-sites]\n"
                "       mcu --check-config FILE\n"
                "       mcu --version\n");
 }
@@ -91,10 +92,12 @@ int main(int argc, char **argv)
         {"config", required_argument, NULL, 'c'}, {"check-config", required_argument, NULL, 'k'},
         {"log-level", required_argument, NULL, 'l'}, {"duration", required_argument, NULL, 'd'},
         {"stats-file", required_argument, NULL, 's'}, {"version", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+        {"list-sites", no_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
     const char *config_path = NULL, *check_path = NULL, *level = NULL;
     app_t app = {0};
     double duration = 0;
+    bool list_sites = false;
     int c;
     while ((c = getopt_long(argc, argv, "c:k:l:d:s:vh", opts, NULL)) != -1) {
         switch (c) {
@@ -104,6 +107,7 @@ int main(int argc, char **argv)
         case 'd': duration = atof(optarg); break;
         case 's': app.stats_file = optarg; break;
         case 'v': printf("mcu %s\n", MCU_VERSION); return 0;
+        case 'L': list_sites = true; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return EXIT_CONFIG;
         }
@@ -133,6 +137,14 @@ int main(int argc, char **argv)
             return EXIT_CONFIG;
         }
         cfg->log_level = (mcu_log_level_t)l;
+    }
+    if (list_sites) {
+        /* One line per site for scripts: id, video RTP port, audio RTP port, name. */
+        for (int i = 0; i < cfg->n_sites; i++)
+            printf("%s\t%u\t%u\t%s\n", cfg->sites[i].id, cfg->sites[i].rtp_port,
+                   cfg->sites[i].audio_port, cfg->sites[i].name);
+        free(cfg);
+        return 0;
     }
     if (check_path) {
         printf("mcu: %s: valid (%d sites, %d profiles)\n", check_path, cfg->n_sites,

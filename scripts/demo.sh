@@ -1,37 +1,44 @@
 #!/usr/bin/env bash
-# The main job, on the built-in default scenario. Until the conference daemon lands this
-# runs the wire layer end to end: an ffmpeg "site" sends 10 s of H.264 over RTP to
-# mcu-probe, which receives it through the MCU's receive path (RTP, source statistics,
-# jitter buffer, RFC 6184 depacketizer), reports what arrived and records the access
-# units; the recording is checked with ffprobe and a PNG snapshot is taken.
+# The main job on the built-in default scenario: the 18-site Yên Mô conference.
+# Installs what is missing, builds, starts the mcu daemon with its embedded default,
+# 18 simulated sites (scripts/sim-sites.sh: a pattern, a colour, a name and a tone each)
+# and an ffmpeg receiver on the district hall's monitor (sdp/huyen-yen-mo.sdp). Records
+# 10 s of the received composite and a PNG snapshot, and prints where they are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)" --target mcu-probe
+cmake --build build -j"$(nproc)" --target mcu-daemon
 
 OUT=build/demo
-PORT=${MCU_DEMO_PORT:-15004}
 mkdir -p "$OUT"
-rm -f "$OUT/site.h264" "$OUT/snapshot.png"
+rm -f "$OUT/composite.mkv" "$OUT/snapshot.png"
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT INT TERM
 
-build/mcu-probe --port "$PORT" --duration 12 --out "$OUT/site.h264" >"$OUT/probe.log" &
-PROBE=$!
-trap 'kill $PROBE 2>/dev/null || true' EXIT
-sleep 0.5
+echo "== preparing the 18 site simulators (encoded once, cached in build/sim)"
+scripts/sim-sites.sh -p
 
-echo "== site: 640x360 25 fps H.264 Constrained Baseline -> rtp://127.0.0.1:$PORT"
-ffmpeg -nostdin -loglevel error -re -f lavfi -i "testsrc2=size=640x360:rate=25" -t 10 \
-  -c:v libx264 -profile:v baseline -preset veryfast -tune zerolatency -g 50 -b:v 600k \
-  -f rtp -payload_type 96 "rtp://127.0.0.1:$PORT?pkt_size=1200" >/dev/null
-wait $PROBE
-trap - EXIT
+echo "== mcu: built-in 18-site scenario, 1280x720 25 fps"
+build/mcu --duration 24 --stats-file "$OUT/stats.json" 2>"$OUT/mcu.log" &
+PIDS+=($!)
+sleep 1
+scripts/sim-sites.sh -t 22 >"$OUT/sim.log" &
+PIDS+=($!)
+sleep 5 # let every site's first keyframe arrive
 
-grep -E '^(final|probe):' "$OUT/probe.log" | tail -n 4
-FRAMES=$(ffprobe -v error -count_frames -select_streams v:0 \
-  -show_entries stream=nb_read_frames,width,height -of csv=p=0 "$OUT/site.h264")
-ffmpeg -nostdin -loglevel error -y -i "$OUT/site.h264" -vf "select=eq(n\,125)" -frames:v 1 \
-  "$OUT/snapshot.png"
-echo "== recorded $OUT/site.h264 (width,height,frames: $FRAMES)"
-echo "== snapshot $OUT/snapshot.png, probe log $OUT/probe.log"
+echo "== receiver: ffmpeg opens sdp/huyen-yen-mo.sdp, records 10 s"
+ffmpeg -nostdin -loglevel error -protocol_whitelist file,udp,rtp -i sdp/huyen-yen-mo.sdp \
+  -t 10 -c copy -y "$OUT/composite.mkv" 2>"$OUT/receiver.log" || true
+wait "${PIDS[0]}" || true
+ffmpeg -nostdin -loglevel error -y -sseof -1 -i "$OUT/composite.mkv" -update 1 -frames:v 1 \
+  "$OUT/snapshot.png" 2>/dev/null || true
+
+INFO=$(ffprobe -v error -select_streams v:0 -count_frames \
+  -show_entries stream=width,height,avg_frame_rate,nb_read_frames -of csv=p=0 \
+  "$OUT/composite.mkv" 2>/dev/null || echo "none")
+echo "== recorded  $OUT/composite.mkv (video width,height,rate,frames: $INFO)"
+echo "== snapshot  $OUT/snapshot.png"
+echo "== daemon    $(cat "$OUT/stats.json" 2>/dev/null || echo 'no stats')"

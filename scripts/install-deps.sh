@@ -10,8 +10,12 @@ PACKAGES=(
   # media and network libraries
   libuv1-dev libavcodec-dev libavformat-dev libavfilter-dev libswscale-dev libavutil-dev
   libswresample-dev libopus-dev libsrtp2-dev libyuv-dev libjansson-dev libmicrohttpd-dev
+  # tile labels: shaping (Vietnamese diacritics) and font lookup
+  libfreetype-dev libharfbuzz-dev libfontconfig-dev
   # tests
   libcmocka-dev
+  # fonts for the site simulators' names and the tile labels (Vietnamese coverage)
+  fonts-dejavu-core
   # real peers for integration tests
   ffmpeg gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav

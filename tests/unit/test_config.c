@@ -19,7 +19,7 @@ static void builtin_scenario(void **state)
     for (int i = 0; i < 18; i++) {
         assert_int_equal(cfg.sites[i].rtp_port, 20000 + 4 * i);
         assert_int_equal(cfg.sites[i].audio_port, 20002 + 4 * i);
-        assert_false(cfg.sites[i].has_send_to);
+        assert_int_equal(cfg.sites[i].has_send_to, i == 0); /* the hall's monitor */
         assert_int_equal(cfg.sites[i].profile, 0);
     }
     assert_int_equal(cfg.n_profiles, 1);

@@ -1,0 +1,514 @@
+/* Name labels: the Yên Mô names are shaped with a glyph for every character (no
+ * .notdef box) and every glyph leaves ink; the marks of Vietnamese letters are really
+ * drawn (taller ink than the bare letter, the dot below under the baseline, ink above
+ * the x-height at each accented letter of a whole name); decomposed (NFD) input gives
+ * the same bitmap as precomposed (NFC); long names are cut with "…" at a grapheme
+ * boundary; malformed UTF-8 and bad arguments are rejected; and a strip of names drawn
+ * on grey and on white is written as an image to look at. */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ft2build.h>
+#include FT_FREETYPE_H
+#include <hb-ft.h>
+#include <hb.h>
+
+#include "layouts/canvas.h"
+#include "layouts/label.h"
+#include "mcu/error.h"
+#include "test_util.h"
+
+/* Coverage that counts as ink: half of full, so antialiasing fringes of a neighbouring
+ * glyph do not pass for a mark. */
+#define INK 128
+/* Size for the shape tests: 32 px puts a few pixels between the marks and the letter. */
+#define BIG_PX 32
+/* No width limit worth the name for single letters and whole names. */
+#define WIDE 4000
+
+static const char *const NAMES[] = {"Khánh Thượng", "Yên Thắng", "Huyện Yên Mô"};
+
+static mcu_label_renderer_t *lr;
+
+static int setup(void **state)
+{
+    (void)state;
+    return mcu_label_create(NULL, &lr);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    mcu_label_destroy(&lr);
+    return lr != NULL;
+}
+
+static void render(const char *s, int px, int max_w, mcu_label_bitmap_t *bm)
+{
+    int err = mcu_label_render(lr, s, px, max_w, bm);
+    if (err)
+        fail_msg("render \"%s\" at %d px: %s", s, px, mcu_strerror(err));
+    assert_true(bm->w > 0 && bm->h > 0 && bm->w % 2 == 0 && bm->h % 2 == 0);
+    assert_true(bm->w <= max_w);
+}
+
+/* Ink box of a bitmap in rows relative to the baseline: top = rows of ink above the
+ * baseline, bottom = rows of ink under it (0: none). */
+typedef struct { int top, bottom, left, right; } ink_t;
+
+static ink_t ink_of(const mcu_label_bitmap_t *bm)
+{
+    ink_t k = {0, 0, bm->w, 0};
+    int first = -1, last = -1;
+    for (int r = 0; r < bm->h; r++)
+        for (int c = 0; c < bm->w; c++)
+            if (bm->alpha[r * bm->stride + c] >= INK) {
+                if (first < 0)
+                    first = r;
+                last = r;
+                k.left = c < k.left ? c : k.left;
+                k.right = c + 1 > k.right ? c + 1 : k.right;
+            }
+    assert_true(first >= 0);
+    k.top = bm->baseline - first;
+    k.bottom = last + 1 - bm->baseline;
+    return k;
+}
+
+static bool same_bitmap(const mcu_label_bitmap_t *a, const mcu_label_bitmap_t *b, int *diff)
+{
+    *diff = -1;
+    if (a->w != b->w || a->h != b->h || a->baseline != b->baseline)
+        return false;
+    *diff = 0;
+    for (int r = 0; r < a->h; r++)
+        for (int c = 0; c < a->w; c++)
+            *diff += a->alpha[r * a->stride + c] != b->alpha[r * b->stride + c];
+    return *diff == 0;
+}
+
+/* ---- the test's own shaping, independent of the renderer's code ---- */
+
+typedef struct shaped {
+    FT_Library ft;
+    FT_Face face;
+    hb_font_t *font;
+    hb_buffer_t *buf;
+} shaped_t;
+
+static void shaped_open(shaped_t *s, int px)
+{
+    assert_int_equal(FT_Init_FreeType(&s->ft), 0);
+    assert_int_equal(FT_New_Face(s->ft, mcu_label_font_file(lr), 0, &s->face), 0);
+    assert_int_equal(FT_Set_Pixel_Sizes(s->face, 0, (FT_UInt)px), 0);
+    s->font = hb_ft_font_create_referenced(s->face);
+    hb_ft_font_set_load_flags(s->font, FT_LOAD_TARGET_LIGHT);
+    s->buf = hb_buffer_create();
+}
+
+static void shaped_text(shaped_t *s, const char *text)
+{
+    hb_buffer_clear_contents(s->buf);
+    hb_buffer_add_utf8(s->buf, text, -1, 0, -1);
+    hb_buffer_set_language(s->buf, hb_language_from_string(MCU_LABEL_FONT_LANG, -1));
+    hb_buffer_guess_segment_properties(s->buf);
+    hb_shape(s->font, s->buf, NULL, 0);
+}
+
+static void shaped_close(shaped_t *s)
+{
+    hb_buffer_destroy(s->buf);
+    hb_font_destroy(s->font);
+    FT_Done_Face(s->face);
+    FT_Done_FreeType(s->ft);
+}
+
+static int round26(long v) { return (int)((v + 32) >= 0 ? (v + 32) / 64 : -((31 - v) / 64)); }
+
+/* Every character of every name has a real glyph (not glyph 0, .notdef, the box a font
+ * draws for what it lacks), every glyph but the space has ink of its own, and the
+ * renderer's bitmap has ink in that glyph's columns. */
+static void every_glyph_has_ink(void **state)
+{
+    (void)state;
+    print_message("font: %s\n", mcu_label_font_file(lr));
+    shaped_t s;
+    shaped_open(&s, BIG_PX);
+    for (size_t i = 0; i < sizeof NAMES / sizeof NAMES[0]; i++) {
+        mcu_label_bitmap_t bm = {0};
+        render(NAMES[i], BIG_PX, WIDE, &bm);
+        assert_int_equal(bm.missing, 0);
+        assert_false(bm.truncated);
+        shaped_text(&s, NAMES[i]);
+        unsigned n;
+        const hb_glyph_info_t *info = hb_buffer_get_glyph_infos(s.buf, &n);
+        const hb_glyph_position_t *pos = hb_buffer_get_glyph_positions(s.buf, NULL);
+        long pen = 0;
+        for (unsigned g = 0; g < n; g++) {
+            const char *ch = NAMES[i] + info[g].cluster;
+            if (info[g].codepoint == 0)
+                fail_msg("\"%s\": no glyph for the character at byte %u", NAMES[i],
+                         info[g].cluster);
+            int x = bm.origin_x + round26(pen + pos[g].x_offset);
+            pen += pos[g].x_advance;
+            if (*ch == ' ')
+                continue;
+            assert_int_equal(FT_Load_Glyph(s.face, info[g].codepoint,
+                                           FT_LOAD_TARGET_LIGHT | FT_LOAD_RENDER), 0);
+            const FT_GlyphSlot slot = s.face->glyph;
+            int glyph_ink = 0;
+            for (unsigned p = 0; p < slot->bitmap.rows * (unsigned)slot->bitmap.pitch; p++)
+                glyph_ink += slot->bitmap.buffer[p] >= INK;
+            int l = x + slot->bitmap_left, r = l + (int)slot->bitmap.width;
+            int label_ink = 0;
+            for (int row = 0; row < bm.h; row++)
+                for (int c = l; c < r; c++)
+                    label_ink += bm.alpha[row * bm.stride + c] >= INK;
+            if (glyph_ink == 0 || label_ink < glyph_ink / 2)
+                fail_msg("\"%s\" glyph %u (byte %u): glyph ink %d, label ink %d", NAMES[i], g,
+                         info[g].cluster, glyph_ink, label_ink);
+        }
+        print_message("\"%s\": %u glyphs, all present and inked; bitmap %dx%d\n", NAMES[i], n,
+                      bm.w, bm.h);
+        mcu_label_bitmap_free(&bm);
+    }
+    shaped_close(&s);
+}
+
+/* Each accented letter, alone, against its bare base letter: the marks above make its
+ * ink taller, the dot below (ợ, ệ) puts ink under the baseline, which the bare letter
+ * never has. */
+static void marks_are_drawn(void **state)
+{
+    (void)state;
+    static const struct { const char *mark, *base; bool above, below; } pairs[] = {
+        {"á", "a", true, false}, {"ắ", "a", true, false}, {"ê", "e", true, false},
+        {"ệ", "e", true, true},  {"ô", "o", true, false}, {"ơ", "o", true, false},
+        {"ợ", "o", true, true},  {"ư", "u", true, false}, {"Ắ", "A", true, false},
+    };
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        mcu_label_bitmap_t m = {0}, b = {0};
+        render(pairs[i].mark, BIG_PX, WIDE, &m);
+        render(pairs[i].base, BIG_PX, WIDE, &b);
+        ink_t km = ink_of(&m), kb = ink_of(&b);
+        print_message("%s: ink %d above / %d below the baseline; %s: %d / %d\n",
+                      pairs[i].mark, km.top, km.bottom, pairs[i].base, kb.top, kb.bottom);
+        assert_int_equal(kb.bottom, 0);
+        if (pairs[i].above)
+            assert_true(km.top >= kb.top + 2);
+        if (pairs[i].below)
+            assert_true(km.bottom >= 2);
+        else
+            assert_int_equal(km.bottom, 0);
+        mcu_label_bitmap_free(&m);
+        mcu_label_bitmap_free(&b);
+    }
+}
+
+/* In whole names: over every accented letter there is ink above the x-height (the
+ * height of "x"), in the columns of that letter's own glyph (one pixel in from each
+ * side, so a neighbour's ascender cannot count). */
+static void marks_in_names(void **state)
+{
+    (void)state;
+    mcu_label_bitmap_t x = {0};
+    render("x", BIG_PX, WIDE, &x);
+    const int x_height = ink_of(&x).top;
+    mcu_label_bitmap_free(&x);
+    shaped_t s;
+    shaped_open(&s, BIG_PX);
+    for (size_t i = 0; i < sizeof NAMES / sizeof NAMES[0]; i++) {
+        mcu_label_bitmap_t bm = {0};
+        render(NAMES[i], BIG_PX, WIDE, &bm);
+        shaped_text(&s, NAMES[i]);
+        unsigned n;
+        const hb_glyph_info_t *info = hb_buffer_get_glyph_infos(s.buf, &n);
+        const hb_glyph_position_t *pos = hb_buffer_get_glyph_positions(s.buf, NULL);
+        long pen = 0;
+        int checked = 0;
+        for (unsigned g = 0; g < n; g++) {
+            const unsigned char *ch = (const unsigned char *)NAMES[i] + info[g].cluster;
+            int x0 = bm.origin_x + round26(pen + pos[g].x_offset);
+            pen += pos[g].x_advance;
+            if (*ch < 0x80)
+                continue;   /* ASCII: no mark */
+            assert_int_equal(FT_Load_Glyph(s.face, info[g].codepoint,
+                                           FT_LOAD_TARGET_LIGHT | FT_LOAD_RENDER), 0);
+            int l = x0 + s.face->glyph->bitmap_left + 1;
+            int r = x0 + s.face->glyph->bitmap_left + (int)s.face->glyph->bitmap.width - 1;
+            int above = 0;
+            for (int row = 0; row < bm.baseline - x_height - 1; row++)
+                for (int c = l; c < r; c++)
+                    above += bm.alpha[row * bm.stride + c] >= INK;
+            if (above == 0)
+                fail_msg("\"%s\": no ink above the x-height over the letter at byte %u",
+                         NAMES[i], info[g].cluster);
+            checked++;
+        }
+        assert_true(checked >= 2);
+        mcu_label_bitmap_free(&bm);
+    }
+    shaped_close(&s);
+}
+
+/* Decomposed input: HarfBuzz's normaliser composes base + marks into the font's
+ * precomposed glyph (and puts marks in canonical order first), so NFD, NFC and even a
+ * non-canonical mark order give the same bitmap, pixel for pixel. */
+static void nfd_equals_nfc(void **state)
+{
+    (void)state;
+    static const struct { const char *nfc, *other, *what; } cases[] = {
+        {"Yên Thắng", "Ye\xCC\x82n Tha\xCC\x86\xCC\x81ng", "NFD"},
+        {"Khánh Thượng", "Kha\xCC\x81nh Thu\xCC\x9Bo\xCC\x9B\xCC\xA3ng", "NFD"},
+        /* ợ as o + dot below + horn: not canonical order (horn has the lower class) */
+        {"Khánh Thượng", "Kha\xCC\x81nh Thu\xCC\x9Bo\xCC\xA3\xCC\x9Bng",
+         "NFD, marks swapped"},
+        {"Huyện Yên Mô", "Huye\xCC\xA3\xCC\x82n Ye\xCC\x82n Mo\xCC\x82", "NFD"},
+        /* ệ as e + circumflex + dot below: not canonical order either */
+        {"Huyện Yên Mô", "Huye\xCC\x82\xCC\xA3n Ye\xCC\x82n Mo\xCC\x82",
+         "NFD, marks swapped"},
+    };
+    for (int px = MCU_LABEL_PX_MIN; px <= BIG_PX; px += BIG_PX - MCU_LABEL_PX_MIN) {
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            mcu_label_bitmap_t a = {0}, b = {0};
+            render(cases[i].nfc, px, WIDE, &a);
+            render(cases[i].other, px, WIDE, &b);
+            int diff;
+            bool same = same_bitmap(&a, &b, &diff);
+            print_message("%2d px \"%s\" vs %s: %dx%d vs %dx%d, %d pixels differ\n", px,
+                          cases[i].nfc, cases[i].what, a.w, a.h, b.w, b.h, diff);
+            assert_true(same);
+            assert_int_equal(b.missing, 0);
+            mcu_label_bitmap_free(&a);
+            mcu_label_bitmap_free(&b);
+        }
+    }
+}
+
+/* All labels of one size have the same height and baseline, so the names of a row of
+ * tiles line up. */
+static void same_box_height(void **state)
+{
+    (void)state;
+    for (int px = MCU_LABEL_PX_MIN; px <= MCU_LABEL_PX_MAX; px += 12) {
+        mcu_label_bitmap_t first = {0};
+        render(NAMES[0], px, WIDE, &first);
+        for (size_t i = 1; i < sizeof NAMES / sizeof NAMES[0]; i++) {
+            mcu_label_bitmap_t bm = {0};
+            render(NAMES[i], px, WIDE, &bm);
+            assert_int_equal(bm.h, first.h);
+            assert_int_equal(bm.baseline, first.baseline);
+            mcu_label_bitmap_free(&bm);
+        }
+        mcu_label_bitmap_free(&first);
+    }
+    assert_int_equal(mcu_label_px_for_cell(60), MCU_LABEL_PX_MIN);
+    assert_int_equal(mcu_label_px_for_cell(144), 12);
+    assert_int_equal(mcu_label_px_for_cell(360), 30);
+    assert_int_equal(mcu_label_px_for_cell(2160), MCU_LABEL_PX_MAX);
+    mcu_rect_t cell = {0, 0, 256, 144};
+    assert_int_equal(mcu_label_max_width(cell), 256 - 2 * MCU_LABEL_MARGIN_PX);
+    cell.w = 10;
+    assert_int_equal(mcu_label_max_width(cell), 0);
+}
+
+/* Too wide: the longest prefix of whole graphemes (trailing spaces dropped) followed by
+ * "…" that fits, which is exactly what rendering that prefix + "…" gives. */
+static void ellipsis(void **state)
+{
+    (void)state;
+    const char *name = "Huyện Yên Mô";
+    mcu_label_bitmap_t full = {0};
+    render(name, 16, WIDE, &full);
+    assert_false(full.truncated);
+    /* Each character of the (NFC) name is one grapheme: the cut points are the
+     * character starts. */
+    int seen_cuts = 0;
+    for (int max_w = full.w - 2; max_w >= 24; max_w -= 6) {
+        mcu_label_bitmap_t bm = {0};
+        int err = mcu_label_render(lr, name, 16, max_w, &bm);
+        if (err == MCU_ERR_NOSPACE)
+            break;
+        assert_int_equal(err, MCU_OK);
+        assert_true(bm.truncated);
+        assert_true(bm.w <= max_w);
+        /* Find the prefix it shows: the longest one whose "prefix…" fits. */
+        int best = -1;
+        char cand[64];
+        mcu_label_bitmap_t want = {0};
+        for (size_t cut = 0; cut < strlen(name); cut++) {
+            if ((name[cut] & 0xC0) == 0x80)
+                continue;   /* inside a character */
+            size_t k = cut;
+            while (k > 0 && name[k - 1] == ' ')
+                k--;
+            snprintf(cand, sizeof cand, "%.*s\xE2\x80\xA6", (int)k, name);
+            mcu_label_bitmap_t c = {0};
+            render(cand, 16, WIDE, &c);
+            if (c.w <= max_w) {
+                best = (int)cut;
+                mcu_label_bitmap_free(&want);
+                want = c;
+            } else {
+                mcu_label_bitmap_free(&c);
+            }
+        }
+        assert_true(best >= 0);
+        int diff;
+        if (!same_bitmap(&bm, &want, &diff))
+            fail_msg("max_w %d: ellipsised label differs from the best prefix (cut at %d)",
+                     max_w, best);
+        seen_cuts++;
+        mcu_label_bitmap_free(&want);
+        mcu_label_bitmap_free(&bm);
+    }
+    assert_true(seen_cuts >= 5);
+    /* Decomposed input is cut between graphemes too: never between a letter and its
+     * marks. The NFD name cut like the NFC one gives the same picture. */
+    const char *nfd = "Huye\xCC\xA3\xCC\x82n Ye\xCC\x82n Mo\xCC\x82";
+    for (int max_w = full.w - 2; max_w >= 40; max_w -= 10) {
+        mcu_label_bitmap_t a = {0}, b = {0};
+        assert_int_equal(mcu_label_render(lr, name, 16, max_w, &a), MCU_OK);
+        assert_int_equal(mcu_label_render(lr, nfd, 16, max_w, &b), MCU_OK);
+        int diff;
+        assert_true(same_bitmap(&a, &b, &diff));
+        mcu_label_bitmap_free(&a);
+        mcu_label_bitmap_free(&b);
+    }
+    /* Not even "…" fits: nothing, and an empty bitmap. */
+    mcu_label_bitmap_t bm = {0};
+    assert_int_equal(mcu_label_render(lr, name, 16, 4, &bm), MCU_ERR_NOSPACE);
+    assert_null(bm.alpha);
+    assert_int_equal(bm.w, 0);
+    mcu_label_bitmap_free(&full);
+}
+
+static void rejects_bad_input(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "Y\xC3",                /* truncated 2-byte sequence */
+        "\xC3(",                /* continuation byte missing */
+        "\x80",                 /* stray continuation */
+        "\xC0\xAF",             /* overlong "/" */
+        "\xE0\x80\xAF",         /* overlong, 3 bytes */
+        "\xED\xA0\x80",         /* UTF-16 surrogate */
+        "\xF4\x90\x80\x80",     /* past U+10FFFF */
+        "\xF8\x88\x80\x80\x80", /* 5-byte form */
+        "\xFF",
+        "Y\xC3\xAAn\nTh",       /* a control character: labels are one line */
+        "\x7F",
+        "\xC2\x85",             /* C1 control (NEL) */
+    };
+    mcu_label_bitmap_t bm = {0};
+    render("Yên", 16, WIDE, &bm);   /* a bitmap in *out is freed by a failing call too */
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(mcu_label_render(lr, bad[i], 16, WIDE, &bm), MCU_ERR_INVAL);
+        assert_null(bm.alpha);
+        assert_int_equal(bm.w, 0);
+    }
+    assert_int_equal(mcu_label_render(lr, NULL, 16, WIDE, &bm), MCU_ERR_INVAL);
+    assert_int_equal(mcu_label_render(NULL, "a", 16, WIDE, &bm), MCU_ERR_INVAL);
+    assert_int_equal(mcu_label_render(lr, "a", 16, WIDE, NULL), MCU_ERR_INVAL);
+    assert_int_equal(mcu_label_render(lr, "a", MCU_LABEL_RENDER_PX_MIN - 1, WIDE, &bm),
+                     MCU_ERR_INVAL);
+    assert_int_equal(mcu_label_render(lr, "a", MCU_LABEL_RENDER_PX_MAX + 1, WIDE, &bm),
+                     MCU_ERR_INVAL);
+    assert_int_equal(mcu_label_render(lr, "a", 16, 0, &bm), MCU_ERR_INVAL);
+    assert_int_equal(mcu_label_render(lr, "a", 16, MCU_LABEL_MAX_W + 1, &bm), MCU_ERR_INVAL);
+    static char longest[MCU_LABEL_MAX_BYTES + 2];
+    memset(longest, 'a', MCU_LABEL_MAX_BYTES + 1);
+    assert_int_equal(mcu_label_render(lr, longest, 16, WIDE, &bm), MCU_ERR_TOO_BIG);
+    longest[MCU_LABEL_MAX_BYTES] = '\0';
+    assert_int_equal(mcu_label_render(lr, longest, 16, WIDE, &bm), MCU_OK);
+    assert_true(bm.truncated);
+    /* Valid edge cases: the empty name, the largest code point (no glyph: counted). */
+    assert_int_equal(mcu_label_render(lr, "", 16, WIDE, &bm), MCU_OK);
+    assert_int_equal(bm.w, 0);
+    assert_null(bm.alpha);
+    assert_int_equal(mcu_label_render(lr, "Y\xF4\x8F\xBF\xBF" "\xE4\xB8\xAD", 16, WIDE, &bm),
+                     MCU_OK);
+    assert_int_equal(bm.missing, 2);
+    mcu_label_bitmap_free(&bm);
+    mcu_label_bitmap_free(&bm);
+    mcu_label_bitmap_free(NULL);
+
+    mcu_label_renderer_t *r2 = NULL;
+    assert_int_equal(mcu_label_create(NULL, NULL), MCU_ERR_INVAL);
+    /* An unknown family falls back to a sans that covers Vietnamese. */
+    mcu_label_style_t st = {.font = "No Such Font Family:bold"};
+    assert_int_equal(mcu_label_create(&st, &r2), MCU_OK);
+    print_message("\"%s\" -> %s\n", st.font, mcu_label_font_file(r2));
+    mcu_label_destroy(&r2);
+    assert_null(r2);
+    mcu_label_destroy(&r2);
+    mcu_label_destroy(NULL);
+}
+
+/* ---- the picture to look at ---- */
+
+static uint8_t clamp8(double v) { return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5); }
+
+/* BT.601 limited range to RGB, as a binary PPM. */
+static void write_ppm(const mcu_canvas_t *c, const char *path)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fprintf(f, "P6\n%d %d\n255\n", c->width, c->height);
+    for (int y = 0; y < c->height; y++)
+        for (int x = 0; x < c->width; x++) {
+            double Y = 1.164 * (c->data[0][y * c->stride[0] + x] - 16);
+            double U = c->data[1][(y / 2) * c->stride[1] + x / 2] - 128;
+            double V = c->data[2][(y / 2) * c->stride[2] + x / 2] - 128;
+            uint8_t rgb[3] = {clamp8(Y + 1.596 * V), clamp8(Y - 0.392 * U - 0.813 * V),
+                              clamp8(Y + 2.017 * U)};
+            fwrite(rgb, 1, 3, f);
+        }
+    assert_int_equal(fclose(f), 0);
+}
+
+/* 640x120: the two names on the left on mid-grey, on the right on white, at the size
+ * the helper gives 60-row cells (12 px, as a 144-row grid25 tile) and at 24 px. */
+static void strip_image(void **state)
+{
+    (void)state;
+    const int sizes[] = {MCU_LABEL_PX_MIN, 24};
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        mcu_canvas_t *c;
+        assert_int_equal(mcu_canvas_create(640, 120, &c), MCU_OK);
+        const mcu_rect_t half[2] = {{0, 0, 320, 120}, {320, 0, 320, 120}};
+        assert_int_equal(mcu_canvas_fill(c, half[0], 126, 128, 128), MCU_OK);   /* grey */
+        assert_int_equal(mcu_canvas_fill(c, half[1], 235, 128, 128), MCU_OK);   /* white */
+        for (int col = 0; col < 2; col++)
+            for (int row = 0; row < 2; row++) {
+                mcu_rect_t cell = {col * 320, row * 60, 320, 60};
+                mcu_label_bitmap_t bm = {0};
+                render(NAMES[row], sizes[si], mcu_label_max_width(cell), &bm);
+                assert_int_equal(mcu_label_draw(c, cell, &bm, MCU_LABEL_POS_BOTTOM_LEFT),
+                                 MCU_OK);
+                mcu_label_bitmap_free(&bm);
+            }
+        char path[512];
+        snprintf(path, sizeof path, "%s/label_strip_%dpx.ppm", test_tmp_dir(), sizes[si]);
+        write_ppm(c, path);
+        print_message("label strip (%d px): %s\n", sizes[si], path);
+        mcu_canvas_destroy(&c);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(every_glyph_has_ink),
+        cmocka_unit_test(marks_are_drawn),
+        cmocka_unit_test(marks_in_names),
+        cmocka_unit_test(nfd_equals_nfc),
+        cmocka_unit_test(same_box_height),
+        cmocka_unit_test(ellipsis),
+        cmocka_unit_test(rejects_bad_input),
+        cmocka_unit_test(strip_image),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -13,6 +13,7 @@
 #include "codecs/opus_codec.h"
 #include "layouts/canvas.h"
 #include "layouts/composer.h"
+#include "layouts/label.h"
 #include "layouts/layout.h"
 #include "mcu/error.h"
 #include "mcu/mixer.h"
@@ -33,6 +34,7 @@
 
 typedef struct compose_tile {
     AVFrame *picture;           /* reference taken on the loop; NULL: no signal */
+    const mcu_label_bitmap_t *label; /* the site's name, rendered once; may be empty */
     mcu_rect_t cell;
     int64_t arrival_us;         /* when the picture's access unit arrived */
 } compose_tile_t;
@@ -66,6 +68,9 @@ typedef struct profile_out {
     uint8_t *au_buf;
     bool idr_wanted;
     int64_t last_forced_idr_us;
+    /* Each site's name rendered for its cell in this profile's layout; read-only while
+     * workers draw, re-rendered on the loop only when the layout changes. */
+    mcu_label_bitmap_t labels[MCU_MAX_SITES];
 } profile_out_t;
 
 /* Audio packets taken from one site per tick: 120 ms worth of the shortest common
@@ -162,6 +167,8 @@ static void video_work(uv_work_t *w)
                               p->conf->cfg.fit);
         else
             mcu_composer_draw_no_signal(p->composer, p->canvas, t->cell);
+        if (t->label && t->label->w > 0)
+            mcu_label_draw(p->canvas, t->cell, t->label, MCU_LABEL_POS_BOTTOM_LEFT);
     }
     AVFrame *f = av_frame_alloc();
     if (!f) {
@@ -241,6 +248,7 @@ static void video_tick(uv_timer_t *t)
     for (int i = 0; i < j->n_tiles; i++) {
         mcu_site_t *s = c->sites[i];
         j->tiles[i].cell = layout.cells[i];
+        j->tiles[i].label = &p->labels[i];
         const AVFrame *pic = mcu_site_live(s, now) ? mcu_site_picture(s) : NULL;
         if (pic && (j->tiles[i].picture = av_frame_alloc()) != NULL &&
             av_frame_ref(j->tiles[i].picture, pic) != 0)
@@ -474,6 +482,28 @@ static int create_profile(mcu_conference_t *c, int index)
     return rc;
 }
 
+/* Renders every site's name for its cell of each profile's layout (startup, on the
+ * loop: it reads the font file once). A name that cannot be rendered leaves its tile
+ * without a label and is not fatal. */
+static void render_labels(mcu_conference_t *c)
+{
+    mcu_label_renderer_t *lr;
+    if (mcu_label_create(NULL, &lr) != MCU_OK)
+        return;
+    for (int p = 0; p < c->n_profiles; p++) {
+        profile_out_t *po = &c->profiles[p];
+        mcu_layout_t layout;
+        if (mcu_layout_compute(current_preset(c), po->cfg.width, po->cfg.height, &layout) < 0)
+            continue;
+        for (int i = 0; i < c->n_sites && i < layout.n_cells; i++) {
+            mcu_rect_t cell = layout.cells[i];
+            mcu_label_render(lr, c->cfg.sites[i].name, mcu_label_px_for_cell(cell.h),
+                             mcu_label_max_width(cell), &po->labels[i]);
+        }
+    }
+    mcu_label_destroy(&lr);
+}
+
 int mcu_conference_create(uv_loop_t *loop, const mcu_config_t *cfg, mcu_conference_t **out)
 {
     *out = NULL;
@@ -513,6 +543,8 @@ int mcu_conference_create(uv_loop_t *loop, const mcu_config_t *cfg, mcu_conferen
         if (rc == MCU_OK)
             rc = mcu_tx_stream_add_receiver(c->profiles[cfg->sites[i].profile].video_tx, i);
     }
+    if (rc == MCU_OK)
+        render_labels(c);
     *out = c; /* even on error: the caller stops and destroys it */
     return rc;
 }
@@ -572,6 +604,8 @@ void mcu_conference_destroy(mcu_conference_t **pc)
         mcu_h264_enc_destroy(&po->enc);
         mcu_tx_stream_destroy(&po->video_tx);
         free(po->au_buf);
+        for (int i = 0; i < MCU_MAX_SITES; i++)
+            mcu_label_bitmap_free(&po->labels[i]);
         mcu_opus_enc_destroy(&c->shared_enc[p]);
         for (int k = 0; k < MCU_MIXER_MAX_TALKERS; k++)
             mcu_opus_enc_destroy(&c->minus_enc[p][k]);

@@ -39,7 +39,7 @@ make_clip() {
   ffmpeg -nostdin -loglevel error -y \
     -f lavfi -i "testsrc2=size=640x360:rate=25,hue=h=$hue" \
     -f lavfi -i "sine=frequency=$freq:sample_rate=48000" -t 10 \
-    -vf "drawbox=x=0:y=300:w=640:h=60:color=black@0.6:t=fill,drawtext=fontfile=$FONT:textfile=$SIM/$id.txt:fontsize=32:fontcolor=white:x=16:y=312" \
+    -vf "drawbox=x=0:y=0:w=640:h=56:color=black@0.6:t=fill,drawtext=fontfile=$FONT:textfile=$SIM/$id.txt:fontsize=32:fontcolor=white:x=16:y=12" \
     -c:v libx264 -profile:v baseline -preset veryfast -tune zerolatency -g 50 -b:v 400k \
     -x264-params repeat-headers=1 \
     -c:a libopus -ac 1 -b:a 32k "$out"

@@ -1,0 +1,211 @@
+/*
+ * check_composite: decodes a receiver's recording of the composite and checks it
+ * against expectations given on the command line:
+ *
+ *   check_composite FILE --size WxH --fps F --layout PRESET --sites N
+ *                   [--colour I:R,G,B ...] [--tone HZ ...] [--no-tone HZ ...]
+ *
+ * Video: every decoded frame has the size; the frame rate from the timestamps is F
+ * within 1%; the centre of cell I of the layout has colour I (within a tolerance).
+ * Audio: each --tone is present (Goertzel power well above the floor), each --no-tone
+ * absent (below a fraction of the weakest present tone). Prints what it measured and
+ * exits non-zero on the first failed expectation.
+ */
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libswscale/swscale.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layouts/layout.h"
+
+#define MAX_ITEMS 16
+/* Colour tolerance per channel after H.264 + scaling: solid colours come back within a
+ * few levels; 40 separates red from yellow and blue from black safely. */
+#define COLOUR_TOL 40
+/* Frames at the start skipped for colour checks (a receiver may join before an IDR). */
+#define SKIP_FRAMES 10
+#define AUDIO_MAX_SAMPLES (48000 * 30)
+/* A tone counts as absent below this fraction of the weakest present tone's power:
+ * -30 dB, far above what leaks through Opus at 32 kbps. */
+#define ABSENT_RATIO 0.001
+
+typedef struct expect {
+    int w, h;
+    double fps;
+    const char *layout;
+    int sites;
+    int n_colours, colour_cell[MAX_ITEMS], rgb[MAX_ITEMS][3];
+    int n_tones, tones[MAX_ITEMS];
+    int n_absent, absent[MAX_ITEMS];
+} expect_t;
+
+static int fail(const char *what)
+{
+    fprintf(stderr, "check_composite: FAIL: %s\n", what);
+    return 1;
+}
+
+static double goertzel(const float *x, size_t n, double hz, double rate)
+{
+    double k = 2 * cos(2 * M_PI * hz / rate), s1 = 0, s2 = 0;
+    for (size_t i = 0; i < n; i++) {
+        double s0 = x[i] + k * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    return (s1 * s1 + s2 * s2 - k * s1 * s2) / ((double)n * n);
+}
+
+int main(int argc, char **argv)
+{
+    expect_t e = {0};
+    if (argc < 2)
+        return fail("usage: check_composite FILE --size WxH --fps F --layout P --sites N ...");
+    const char *file = argv[1];
+    for (int i = 2; i + 1 < argc; i += 2) {
+        const char *k = argv[i], *v = argv[i + 1];
+        if (!strcmp(k, "--size"))
+            sscanf(v, "%dx%d", &e.w, &e.h);
+        else if (!strcmp(k, "--fps"))
+            e.fps = atof(v);
+        else if (!strcmp(k, "--layout"))
+            e.layout = v;
+        else if (!strcmp(k, "--sites"))
+            e.sites = atoi(v);
+        else if (!strcmp(k, "--colour") && e.n_colours < MAX_ITEMS &&
+                 sscanf(v, "%d:%d,%d,%d", &e.colour_cell[e.n_colours], &e.rgb[e.n_colours][0],
+                        &e.rgb[e.n_colours][1], &e.rgb[e.n_colours][2]) == 4)
+            e.n_colours++;
+        else if (!strcmp(k, "--tone") && e.n_tones < MAX_ITEMS)
+            e.tones[e.n_tones++] = atoi(v);
+        else if (!strcmp(k, "--no-tone") && e.n_absent < MAX_ITEMS)
+            e.absent[e.n_absent++] = atoi(v);
+        else
+            return fail(k);
+    }
+
+    AVFormatContext *fmt = NULL;
+    if (avformat_open_input(&fmt, file, NULL, NULL) < 0 || avformat_find_stream_info(fmt, NULL) < 0)
+        return fail("cannot open the recording");
+    int vs = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+    int as = av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0);
+    if (vs < 0)
+        return fail("no video stream");
+    AVCodecContext *dec[2] = {NULL, NULL};
+    int idx[2] = {vs, as};
+    for (int s = 0; s < 2; s++) {
+        if (idx[s] < 0)
+            continue;
+        const AVCodec *codec = avcodec_find_decoder(fmt->streams[idx[s]]->codecpar->codec_id);
+        dec[s] = avcodec_alloc_context3(codec);
+        avcodec_parameters_to_context(dec[s], fmt->streams[idx[s]]->codecpar);
+        if (avcodec_open2(dec[s], codec, NULL) < 0)
+            return fail("cannot open a decoder");
+    }
+    mcu_layout_preset_t preset;
+    mcu_layout_t layout;
+    if (mcu_layout_preset_from_name(e.layout, &preset) != 0 ||
+        mcu_layout_compute(preset, e.w, e.h, &layout) != 0)
+        return fail("bad --layout");
+
+    AVPacket *pkt = av_packet_alloc();
+    AVFrame *f = av_frame_alloc();
+    struct SwsContext *sws = NULL;
+    uint8_t *rgb = malloc((size_t)e.w * e.h * 3);
+    float *pcm = malloc(sizeof(float) * AUDIO_MAX_SAMPLES);
+    size_t n_pcm = 0;
+    int frames = 0, bad_size = 0, colour_ok[MAX_ITEMS] = {0}, colour_seen[MAX_ITEMS] = {0};
+    int64_t first_pts = AV_NOPTS_VALUE, last_pts = AV_NOPTS_VALUE;
+    while (av_read_frame(fmt, pkt) >= 0) {
+        int s = pkt->stream_index == vs ? 0 : pkt->stream_index == as ? 1 : -1;
+        if (s < 0 || avcodec_send_packet(dec[s], pkt) < 0) {
+            av_packet_unref(pkt);
+            continue;
+        }
+        av_packet_unref(pkt);
+        while (avcodec_receive_frame(dec[s], f) == 0) {
+            if (s == 1) {
+                for (int i = 0; i < f->nb_samples && n_pcm < AUDIO_MAX_SAMPLES; i++)
+                    pcm[n_pcm++] = f->format == AV_SAMPLE_FMT_FLTP ? ((float *)f->data[0])[i]
+                                                                  : ((float *)f->data[0])[i * f->ch_layout.nb_channels];
+                continue;
+            }
+            frames++;
+            if (first_pts == AV_NOPTS_VALUE)
+                first_pts = f->pts;
+            last_pts = f->pts;
+            if (f->width != e.w || f->height != e.h) {
+                bad_size++;
+                continue;
+            }
+            if (frames <= SKIP_FRAMES)
+                continue;
+            sws = sws_getCachedContext(sws, f->width, f->height, f->format, e.w, e.h,
+                                       AV_PIX_FMT_RGB24, SWS_POINT, NULL, NULL, NULL);
+            int stride = e.w * 3;
+            sws_scale(sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, &rgb, &stride);
+            for (int c = 0; c < e.n_colours; c++) {
+                mcu_rect_t r = layout.cells[e.colour_cell[c]];
+                const uint8_t *px = rgb + (size_t)(r.y + r.h / 2) * stride + (r.x + r.w / 2) * 3;
+                int ok = 1;
+                for (int k = 0; k < 3; k++)
+                    ok &= abs(px[k] - e.rgb[c][k]) <= COLOUR_TOL;
+                colour_seen[c]++;
+                colour_ok[c] += ok;
+                if (!ok && colour_seen[c] - colour_ok[c] == 1)
+                    printf("cell %d centre %d,%d,%d (want %d,%d,%d)\n", e.colour_cell[c], px[0],
+                           px[1], px[2], e.rgb[c][0], e.rgb[c][1], e.rgb[c][2]);
+            }
+        }
+    }
+    AVRational tb = fmt->streams[vs]->time_base;
+    double span = (last_pts - first_pts) * av_q2d(tb);
+    double fps = frames > 1 && span > 0 ? (frames - 1) / span : 0;
+    printf("video: %d frames %dx%d, %.3f fps from timestamps, %d of another size\n", frames,
+           e.w, e.h, fps, bad_size);
+    int rc = 0;
+    if (frames < 2 * SKIP_FRAMES || bad_size)
+        rc |= fail("video frames missing or of the wrong size");
+    if (fabs(fps - e.fps) > e.fps * 0.01)
+        rc |= fail("frame rate off by more than 1%");
+    for (int c = 0; c < e.n_colours; c++) {
+        printf("cell %d: %d/%d frames with the right colour\n", e.colour_cell[c], colour_ok[c],
+               colour_seen[c]);
+        if (colour_seen[c] == 0 || colour_ok[c] < colour_seen[c] * 99 / 100)
+            rc |= fail("a tile does not show its site's colour");
+    }
+    if (e.n_tones || e.n_absent) {
+        printf("audio: %zu samples\n", n_pcm);
+        if (n_pcm < 48000)
+            rc |= fail("less than 1 s of audio");
+        double weakest = INFINITY;
+        for (int t = 0; t < e.n_tones; t++) {
+            double p = goertzel(pcm, n_pcm, e.tones[t], 48000);
+            printf("tone %d Hz: power %.3g (present expected)\n", e.tones[t], p);
+            if (p < weakest)
+                weakest = p;
+            if (p < 1e-5)
+                rc |= fail("an expected tone is missing");
+        }
+        for (int t = 0; t < e.n_absent; t++) {
+            double p = goertzel(pcm, n_pcm, e.absent[t], 48000);
+            printf("tone %d Hz: power %.3g (absent expected)\n", e.absent[t], p);
+            if (p > weakest * ABSENT_RATIO)
+                rc |= fail("a talker hears its own tone");
+        }
+    }
+    sws_freeContext(sws);
+    av_frame_free(&f);
+    av_packet_free(&pkt);
+    for (int s = 0; s < 2; s++)
+        avcodec_free_context(&dec[s]);
+    avformat_close_input(&fmt);
+    free(rgb);
+    free(pcm);
+    if (!rc)
+        printf("check_composite: PASS\n");
+    return rc;
+}

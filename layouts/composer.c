@@ -12,6 +12,8 @@
 #include <libyuv/cpu_id.h>
 #include <libyuv/scale.h>
 
+#include "codecs/av_err.h"
+#include "mcu/cpu.h"
 #include "mcu/error.h"
 
 _Static_assert(MCU_COMPOSER_MAX_TILES == MCU_LAYOUT_MAX_CELLS,
@@ -72,19 +74,12 @@ static uint8_t chroma_to_limited[256];
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
-/* MCU_CPU_MASK=0 forces the C references (DESIGN.md, SIMD conventions); so does a value
- * that is not a number, the safe reading of a switch meant to restrict. Other numbers
- * leave libyuv's detection alone: their bits are the project's own MCU_CPU_* flags for
- * its DSP modules, not libyuv's flag layout. */
+/* MCU_CPU_MASK (read by mcu/cpu.c) decides for libyuv too: when the project's kernels
+ * run their C references (the mask removes AVX2, or the CPU lacks it), libyuv runs its
+ * C paths as well, so every run is one of two tested configurations. */
 static void init_process(void)
 {
-    const char *mask = getenv("MCU_CPU_MASK");
-    bool force_c = false;
-    if (mask && *mask) {
-        char *end = NULL;
-        unsigned long want = strtoul(mask, &end, 0);
-        force_c = *end != '\0' || want == 0;
-    }
+    bool force_c = mcu_cpu_flags() == 0;
     /* Detect now, single-threaded: later draws only read libyuv's cached flags. */
     if (force_c)
         MaskCpuFlags(LIBYUV_MASK_C_ONLY);
@@ -302,7 +297,7 @@ static int draw_swscale(tile_state_t *t, mcu_canvas_t *cv, const uint8_t *const 
     const int sstride[4] = {sc->stride[0], sc->stride[1], sc->stride[2], 0};
     int h = sws_scale(t->sws, s, src->linesize, 0, crop.h, sd, sstride);
     if (h != dst.h)
-        return h == AVERROR(ENOMEM) ? MCU_ERR_NOMEM : MCU_ERR_UNSUPPORTED;
+        return mcu__av_err(h, MCU_ERR_UNSUPPORTED);
     uint8_t *d[3];
     canvas_at(cv, dst, d);
     rc = I420Copy(sc->data[0], sc->stride[0], sc->data[1], sc->stride[1], sc->data[2],

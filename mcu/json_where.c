@@ -46,6 +46,30 @@ static int scan_string(scanner_t *s, char *out, size_t cap)
 
 static int scan_value(scanner_t *s, char *path, size_t path_len, int depth);
 
+/* After a member or element: 1 when a ',' follows, 0 at the closing bracket, -1 else. */
+static int next_member(scanner_t *s, char close)
+{
+    skip_ws(s);
+    if (s->p < s->end && *s->p == ',') {
+        s->p++;
+        return 1;
+    }
+    if (s->p < s->end && *s->p == close) {
+        s->p++;
+        return 0;
+    }
+    return -1;
+}
+
+/* Appends a formatted step to the path; returns the new length (unchanged if it does
+ * not fit: such a path is never the target). */
+static size_t append_path(char *path, size_t len, const char *fmt, const char *key, unsigned i)
+{
+    int n = key ? snprintf(path + len, MCU_JSON_WHERE_MAX_PATH - len, fmt, len ? "." : "", key)
+                : snprintf(path + len, MCU_JSON_WHERE_MAX_PATH - len, fmt, i);
+    return n > 0 && (size_t)n < MCU_JSON_WHERE_MAX_PATH - len ? len + (size_t)n : len;
+}
+
 static void check_target(scanner_t *s, const char *path, int line)
 {
     if (!s->found && strcmp(path, s->target) == 0)
@@ -66,11 +90,7 @@ static int scan_object(scanner_t *s, char *path, size_t path_len, int depth)
         char key[MCU_JSON_WHERE_MAX_PATH];
         if (scan_string(s, key, sizeof key) < 0)
             return -1;
-        int n = snprintf(path + path_len, MCU_JSON_WHERE_MAX_PATH - path_len, "%s%s",
-                         path_len ? "." : "", key);
-        size_t sub_len = n > 0 && (size_t)n < MCU_JSON_WHERE_MAX_PATH - path_len
-                             ? path_len + (size_t)n
-                             : path_len;
+        size_t sub_len = append_path(path, path_len, "%s%s", key, 0);
         check_target(s, path, key_line);
         skip_ws(s);
         if (s->p >= s->end || *s->p != ':')
@@ -79,16 +99,9 @@ static int scan_object(scanner_t *s, char *path, size_t path_len, int depth)
         if (scan_value(s, path, sub_len, depth + 1) < 0)
             return -1;
         path[path_len] = '\0';
-        skip_ws(s);
-        if (s->p < s->end && *s->p == ',') {
-            s->p++;
-            continue;
-        }
-        if (s->p < s->end && *s->p == '}') {
-            s->p++;
-            return 0;
-        }
-        return -1;
+        int more = next_member(s, '}');
+        if (more <= 0)
+            return more;
     }
 }
 
@@ -101,25 +114,15 @@ static int scan_array(scanner_t *s, char *path, size_t path_len, int depth)
         return 0;
     }
     for (unsigned i = 0;; i++) {
-        int n = snprintf(path + path_len, MCU_JSON_WHERE_MAX_PATH - path_len, "[%u]", i);
-        size_t sub_len = n > 0 && (size_t)n < MCU_JSON_WHERE_MAX_PATH - path_len
-                             ? path_len + (size_t)n
-                             : path_len;
+        size_t sub_len = append_path(path, path_len, "[%u]", NULL, i);
         skip_ws(s);
         check_target(s, path, s->line);
         if (scan_value(s, path, sub_len, depth + 1) < 0)
             return -1;
         path[path_len] = '\0';
-        skip_ws(s);
-        if (s->p < s->end && *s->p == ',') {
-            s->p++;
-            continue;
-        }
-        if (s->p < s->end && *s->p == ']') {
-            s->p++;
-            return 0;
-        }
-        return -1;
+        int more = next_member(s, ']');
+        if (more <= 0)
+            return more;
     }
 }
 

@@ -619,6 +619,21 @@ void mcu_conference_destroy(mcu_conference_t **pc)
     *pc = NULL;
 }
 
+int mcu_conference_n_sites(const mcu_conference_t *c) { return c->n_sites; }
+
+void mcu_conference_get_site_stats(const mcu_conference_t *c, int i,
+                                   mcu_conference_site_stats_t *st)
+{
+    const mcu_site_t *s = c->sites[i];
+    const mcu_site_stats_t *ss = mcu_site_stats(s);
+    *st = (mcu_conference_site_stats_t){
+        .id = mcu_site_config(s)->id, .rtp_in = ss->rtp_in,
+        .dropped = mcu_rx_stream_counters(mcu_site_rx(s, true))->drops.total +
+                   mcu_rx_stream_counters(mcu_site_rx(s, false))->drops.total,
+        .pictures = ss->pictures, .damaged = ss->damaged,
+        .rejected_source = ss->rejected_source};
+}
+
 static int cmp_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;

@@ -66,6 +66,20 @@ void mcu_conference_destroy(mcu_conference_t **c);
 uint32_t mcu_conference_video_ssrc(int profile);
 uint32_t mcu_conference_audio_ssrc(int site);
 
+/* One site's counters, for the statistics output. */
+typedef struct mcu_conference_site_stats {
+    const char *id;
+    uint64_t rtp_in;            /* RTP datagrams received */
+    uint64_t dropped;           /* datagrams and payloads rejected, video + audio */
+    uint64_t pictures;          /* good pictures decoded */
+    uint64_t damaged;           /* pictures not shown */
+    uint64_t rejected_source;
+} mcu_conference_site_stats_t;
+
+int mcu_conference_n_sites(const mcu_conference_t *c);
+void mcu_conference_get_site_stats(const mcu_conference_t *c, int site,
+                                   mcu_conference_site_stats_t *st);
+
 void mcu_conference_get_stats(const mcu_conference_t *c, mcu_conference_stats_t *st);
 
 #endif

@@ -56,11 +56,23 @@ static void write_stats(const app_t *a, FILE *f)
     fprintf(f,
             "{\"video_ticks\": %llu, \"missed_ticks\": %llu, \"frames_out\": %llu, "
             "\"forced_idrs\": %llu, \"audio_ticks\": %llu, \"audio_missed\": %llu, "
-            "\"delay_p50_ms\": %.1f, \"delay_p99_ms\": %.1f, \"cpu_s_per_frame\": %.4f}\n",
+            "\"delay_p50_ms\": %.1f, \"delay_p99_ms\": %.1f, \"cpu_s_per_frame\": %.4f, "
+            "\"sites\": [",
             (unsigned long long)st.video_ticks, (unsigned long long)st.missed_ticks,
             (unsigned long long)st.frames_out, (unsigned long long)st.forced_idrs,
             (unsigned long long)st.audio_ticks, (unsigned long long)st.audio_missed,
             st.delay_p50_us / 1000.0, st.delay_p99_us / 1000.0, st.cpu_s_per_frame);
+    for (int i = 0; i < mcu_conference_n_sites(a->conf); i++) {
+        mcu_conference_site_stats_t ss;
+        mcu_conference_get_site_stats(a->conf, i, &ss);
+        fprintf(f,
+                "%s{\"id\": \"%s\", \"rtp_in\": %llu, \"dropped\": %llu, \"pictures\": %llu, "
+                "\"damaged\": %llu, \"rejected_source\": %llu}",
+                i ? ", " : "", ss.id, (unsigned long long)ss.rtp_in,
+                (unsigned long long)ss.dropped, (unsigned long long)ss.pictures,
+                (unsigned long long)ss.damaged, (unsigned long long)ss.rejected_source);
+    }
+    fprintf(f, "]}\n");
 }
 
 static void shutdown_app(app_t *a)

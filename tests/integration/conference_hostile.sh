@@ -7,7 +7,7 @@
 #   conference_hostile.sh MCU_BIN CHECK_BIN WORK_DIR
 set -euo pipefail
 MCU=$1 CHECK=$2 DIR=$3
-BASE=${MCU_TEST_BASE_PORT_HOSTILE:-33000}
+BASE=${MCU_TEST_BASE_PORT_HOSTILE:-36000}
 rm -rf "$DIR" && mkdir -p "$DIR" && cd "$DIR"
 
 site() { # index name

@@ -10,6 +10,7 @@
  * anything starts. SIGINT/SIGTERM stop it cleanly.
  */
 #include <getopt.h>
+#include <libavutil/log.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "mcu/conference.h"
 #include "mcu/config.h"
 #include "mcu/error.h"
+#include "mcu/log.h"
 
 #define EXIT_CONFIG 2
 /* Worker threads: one per core (libuv's default of 4 would oversubscribe 2 cores). */
@@ -96,7 +98,11 @@ static void shutdown_app(app_t *a)
 
 static void on_signal(uv_signal_t *s, int sig) { shutdown_app(s->data); }
 static void on_stop_timer(uv_timer_t *t) { shutdown_app(t->data); }
-static void on_stats_timer(uv_timer_t *t) { write_stats(t->data, stderr); }
+static void on_stats_timer(uv_timer_t *t)
+{
+    if (mcu_log_enabled(MCU_LOG_INFO))
+        write_stats(t->data, stderr);
+}
 
 int main(int argc, char **argv)
 {
@@ -164,6 +170,9 @@ int main(int argc, char **argv)
         return 0;
     }
 
+    mcu_log_set_level(cfg->log_level);
+    /* FFmpeg's and x264's own chatter only when debugging; their errors always. */
+    av_log_set_level(cfg->log_level >= MCU_LOG_DEBUG ? AV_LOG_INFO : AV_LOG_ERROR);
     if (!getenv("UV_THREADPOOL_SIZE")) {
         char n[24];
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -175,7 +184,7 @@ int main(int argc, char **argv)
     if (rc == MCU_OK)
         rc = mcu_conference_write_sdp(app.conf);
     if (rc != MCU_OK) {
-        fprintf(stderr, "mcu: cannot start: %s\n", mcu_strerror(rc));
+        MCU_LOG_ERROR("conference", "cannot start: %s", mcu_strerror(rc));
         mcu_conference_stop(app.conf);
         uv_run(app.loop, UV_RUN_DEFAULT);
         mcu_conference_destroy(&app.conf);
@@ -192,8 +201,8 @@ int main(int argc, char **argv)
         uv_timer_start(&app.stop_timer, on_stop_timer, (uint64_t)(duration * 1000), 0);
     uv_timer_start(&app.stats_timer, on_stats_timer, STATS_LOG_INTERVAL_MS,
                    STATS_LOG_INTERVAL_MS);
-    fprintf(stderr, "mcu: conference \"%s\": %d sites, %d profiles, SDP in %s/\n", cfg->name,
-            cfg->n_sites, cfg->n_profiles, cfg->sdp_dir);
+    MCU_LOG_INFO("conference", "\"%s\": %d sites, %d profiles, SDP in %s/", cfg->name,
+                 cfg->n_sites, cfg->n_profiles, cfg->sdp_dir);
     mcu_conference_start(app.conf);
     uv_run(app.loop, UV_RUN_DEFAULT);
     mcu_conference_destroy(&app.conf);

@@ -137,6 +137,18 @@ static receiver_t *find_receiver(const mcu_tx_stream_t *tx, int id)
     return &tx->rx[tx->slot_of[id]];
 }
 
+/* The checks every per-receiver call starts with: a stream not inside its own send
+ * callback, and a receiver that exists. 0 and *out set, or the error to return. */
+static int lookup_receiver(mcu_tx_stream_t *tx, int receiver_id, receiver_t **out)
+{
+    if (!tx)
+        return MCU_ERR_INVAL;
+    if (tx->busy)
+        return MCU_ERR_BUSY;
+    *out = find_receiver(tx, receiver_id);
+    return *out ? MCU_OK : MCU_ERR_NOTFOUND;
+}
+
 int mcu_tx_stream_add_receiver(mcu_tx_stream_t *tx, int receiver_id)
 {
     if (!tx || receiver_id < 0 || receiver_id >= MCU_TX_MAX_RECEIVERS)
@@ -169,13 +181,10 @@ int mcu_tx_stream_add_receiver(mcu_tx_stream_t *tx, int receiver_id)
 
 int mcu_tx_stream_remove_receiver(mcu_tx_stream_t *tx, int receiver_id)
 {
-    if (!tx)
-        return MCU_ERR_INVAL;
-    if (tx->busy)
-        return MCU_ERR_BUSY;
-    receiver_t *r = find_receiver(tx, receiver_id);
-    if (!r)
-        return MCU_ERR_NOTFOUND;
+    receiver_t *r;
+    int rc = lookup_receiver(tx, receiver_id, &r);
+    if (rc < 0)
+        return rc;
     receiver_t *last = &tx->rx[tx->n_rx - 1];
     if (r != last) {
         *r = *last;
@@ -189,13 +198,10 @@ int mcu_tx_stream_remove_receiver(mcu_tx_stream_t *tx, int receiver_id)
 
 int mcu_tx_stream_set_active(mcu_tx_stream_t *tx, int receiver_id, bool active)
 {
-    if (!tx)
-        return MCU_ERR_INVAL;
-    if (tx->busy)
-        return MCU_ERR_BUSY;
-    receiver_t *r = find_receiver(tx, receiver_id);
-    if (!r)
-        return MCU_ERR_NOTFOUND;
+    receiver_t *r;
+    int rc = lookup_receiver(tx, receiver_id, &r);
+    if (rc < 0)
+        return rc;
     r->st.active = active;
     return MCU_OK;
 }
@@ -376,13 +382,12 @@ static void rtx_refill(const mcu_tx_stream_t *tx, receiver_t *r, int64_t now_us)
 int mcu_tx_stream_on_nack(mcu_tx_stream_t *tx, int receiver_id, const uint16_t *seqs,
                           size_t n, int64_t now_us)
 {
-    if (!tx || (!seqs && n))
+    if (!seqs && n)
         return MCU_ERR_INVAL;
-    if (tx->busy)
-        return MCU_ERR_BUSY;
-    receiver_t *r = find_receiver(tx, receiver_id);
-    if (!r)
-        return MCU_ERR_NOTFOUND;
+    receiver_t *r;
+    int rc = lookup_receiver(tx, receiver_id, &r);
+    if (rc < 0)
+        return rc;
     if (!r->st.active)
         return MCU_ERR_STATE;
     hist_expire(tx, now_us);

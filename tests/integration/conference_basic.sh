@@ -8,27 +8,18 @@
 set -euo pipefail
 MCU=$1 CHECK=$2 DIR=$3
 BASE=${MCU_TEST_BASE_PORT:-32000}
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
 rm -rf "$DIR" && mkdir -p "$DIR" && cd "$DIR"
 
 cat > conf.json <<JSON
 {
   "conference": {"name": "integration", "layout": "grid4", "sdp_dir": "sdp"},
-  "sites": [
-    {"id": "s1", "name": "Huyện Yên Mô", "rtp_port": $BASE,
-     "send_to": {"address": "127.0.0.1", "video_port": $((BASE + 1000))}},
-    {"id": "s2", "name": "Khánh Dương", "rtp_port": $((BASE + 4)),
-     "send_to": {"address": "127.0.0.1", "video_port": $((BASE + 1004))}},
-    {"id": "s3", "name": "Yên Thắng", "rtp_port": $((BASE + 8)),
-     "send_to": {"address": "127.0.0.1", "video_port": $((BASE + 1008))}},
-    {"id": "s4", "name": "Khánh Thượng", "rtp_port": $((BASE + 12)),
-     "send_to": {"address": "127.0.0.1", "video_port": $((BASE + 1012))}}
-  ]
+  "sites": [$(site_json 1 "Huyện Yên Mô"), $(site_json 2 "Khánh Dương"),
+            $(site_json 3 "Yên Thắng"), $(site_json 4 "Khánh Thượng")]
 }
 JSON
 
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
 
 "$MCU" --config conf.json --duration 24 --stats-file stats.json 2>mcu.log &
 MCU_PID=$!

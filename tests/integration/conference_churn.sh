@@ -10,15 +10,13 @@
 set -euo pipefail
 MCU=$1 CHECK=$2 IMPAIR=$3 DIR=$4
 BASE=${MCU_TEST_BASE_PORT_CHURN:-38000}
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
 rm -rf "$DIR" && mkdir -p "$DIR" && cd "$DIR"
 
-site() {
-  printf '{"id": "s%d", "name": "site %d", "rtp_port": %d, "send_to": {"address": "127.0.0.1", "video_port": %d}}' \
-    "$1" "$1" $((BASE + 4 * ($1 - 1))) $((BASE + 1000 + 4 * ($1 - 1)))
-}
 cat > conf.json <<JSON
 {"conference": {"name": "churn", "layout": "grid4", "sdp_dir": "sdp"},
- "sites": [$(site 1), $(site 2), $(site 3), $(site 4)]}
+ "sites": [$(site_json 1 "site 1"), $(site_json 2 "site 2"), $(site_json 3 "site 3"), $(site_json 4 "site 4")]}
 JSON
 
 X264=(-c:v libx264 -profile:v baseline -preset ultrafast -tune zerolatency -g 25 -b:v 200k
@@ -31,9 +29,6 @@ ffmpeg -nostdin -loglevel error -y -f lavfi -i "color=c=blue:size=320x180:rate=2
 printf "file 'a.ts'\nfile 'b.ts'\n" > list.txt
 ffmpeg -nostdin -loglevel error -y -f concat -i list.txt -c copy blue.ts
 
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
 
 "$MCU" --config conf.json --duration 26 --stats-file stats.json 2>mcu.log &
 MCU_PID=$!
@@ -63,12 +58,8 @@ cat stats.json impair.log || true
 "$CHECK" rec.mkv --size 1280x720 --fps 25 --layout grid4 --sites 4 \
   --colour 0:254,0,0 --colour 2:0,0,254 --colour 3:254,254,0
 
-field() {
-  sed -n "s/.*{\"id\": \"$1\", \([^}]*\)}.*/\1/p" stats.json | tr ',' '\n' |
-    sed -n "s/ *\"$2\": \([0-9]*\)/\1/p"
-}
 missed=$(sed -n 's/.*"missed_ticks": \([0-9]*\).*/\1/p' stats.json)
-p2=$(field s2 pictures) p3=$(field s3 pictures) p4=$(field s4 pictures)
+p2=$(stat_field s2 pictures) p3=$(stat_field s3 pictures) p4=$(stat_field s4 pictures)
 echo "missed ticks $missed; pictures: s2 $p2 (restarted), s3 $p3 (resized), s4 $p4 (10% loss)"
 status=0
 [ "$missed" -le 2 ] || { echo "FAIL: $missed missed output ticks"; status=1; }

@@ -8,23 +8,18 @@
 set -euo pipefail
 MCU=$1 CHECK=$2 DIR=$3
 BASE=${MCU_TEST_BASE_PORT_HOSTILE:-36000}
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
 rm -rf "$DIR" && mkdir -p "$DIR" && cd "$DIR"
 
-site() { # index name
-  printf '{"id": "s%d", "name": "%s", "rtp_port": %d, "send_to": {"address": "127.0.0.1", "video_port": %d}}' \
-    "$1" "$2" $((BASE + 4 * ($1 - 1))) $((BASE + 1000 + 4 * ($1 - 1)))
-}
 cat > conf.json <<JSON
 {
   "conference": {"name": "hostile", "layout": "grid6", "sdp_dir": "sdp"},
-  "sites": [$(site 1 "Huyện Yên Mô"), $(site 2 "Khánh Dương"), $(site 3 "Yên Thắng"),
-            $(site 4 "Khánh Thượng"), $(site 5 "Yên Từ"), $(site 6 "Mai Sơn")]
+  "sites": [$(site_json 1 "Huyện Yên Mô"), $(site_json 2 "Khánh Dương"), $(site_json 3 "Yên Thắng"),
+            $(site_json 4 "Khánh Thượng"), $(site_json 5 "Yên Từ"), $(site_json 6 "Mai Sơn")]
 }
 JSON
 
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
 
 "$MCU" --config conf.json --duration 24 --stats-file stats.json 2>mcu.log &
 MCU_PID=$!
@@ -66,18 +61,14 @@ cat stats.json
   --colour 4:28,32,40 --colour 5:28,32,40
 
 # Counters: the bad sites' drops are counted; the good sites drop nothing.
-field() { # site key
-  sed -n "s/.*{\"id\": \"$1\", \([^}]*\)}.*/\1/p" stats.json | tr ',' '\n' |
-    sed -n "s/ *\"$2\": \([0-9]*\)/\1/p"
-}
 status=0
 for s in s1 s2 s3 s4; do
-  d=$(field "$s" dropped) p=$(field "$s" pictures)
+  d=$(stat_field "$s" dropped) p=$(stat_field "$s" pictures)
   echo "$s: dropped $d pictures $p"
   [ "$d" = 0 ] && [ "$p" -gt 0 ] || { echo "FAIL: good site $s"; status=1; }
 done
 for s in s5 s6; do
-  d=$(field "$s" dropped) p=$(field "$s" pictures)
+  d=$(stat_field "$s" dropped) p=$(stat_field "$s" pictures)
   echo "$s: dropped $d pictures $p"
   [ "$d" -gt 0 ] && [ "$p" = 0 ] || { echo "FAIL: bad site $s"; status=1; }
 done

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <libavutil/frame.h>
+#include <libavutil/imgutils.h>
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,12 +11,14 @@
 
 #include "codecs/h264_enc.h"
 #include "codecs/h264_rtp.h"
+#include "codecs/jpeg_enc.h"
 #include "codecs/opus_codec.h"
 #include "layouts/canvas.h"
 #include "layouts/composer.h"
 #include "layouts/label.h"
 #include "layouts/layout.h"
 #include "mcu/error.h"
+#include "mcu/log.h"
 #include "mcu/mixer.h"
 #include "mcu/sdp.h"
 #include "mcu/site.h"
@@ -32,12 +35,37 @@
 #define CONF_VIDEO_SSRC_BASE 0x4D435600u
 #define CONF_AUDIO_SSRC_BASE 0x4D434100u
 
+/* The active speaker's tile border: amber (R 255, G 190, B 0 in BT.601 limited range),
+ * a colour no label or no-signal card uses, MCU_CONF_BORDER_DIV of the cell's height
+ * thick but at least MCU_CONF_BORDER_MIN_PX (even: whole chroma samples). */
+#define CONF_BORDER_Y 177
+#define CONF_BORDER_U 35
+#define CONF_BORDER_V 170
+#define CONF_BORDER_MIN_PX 4
+#define CONF_BORDER_DIV 48
+/* Background of blank slots and of canvas not covered by a cell: video black. */
+#define CONF_BG_Y 16
+#define CONF_BG_UV 128
+
 typedef struct compose_tile {
     AVFrame *picture;           /* reference taken on the loop; NULL: no signal */
-    const mcu_label_bitmap_t *label; /* the site's name, rendered once; may be empty */
+    int site;                   /* -1: a blank slot */
+    bool video_muted;           /* show the card, not the picture */
+    bool speaker;               /* draw the active speaker's border */
+    uint32_t label_gen;         /* changes whenever the site's label text does */
+    char label[MCU_NAME_MAX];
     mcu_rect_t cell;
     int64_t arrival_us;         /* when the picture's access unit arrived */
 } compose_tile_t;
+
+/* A slot's rendered label, kept by the profile's worker side: re-rendered only when the
+ * site in the slot, its label text or the cell size changes. */
+typedef struct slot_label {
+    int site;
+    uint32_t gen;
+    int w, h;
+    mcu_label_bitmap_t bm;
+} slot_label_t;
 
 /* One video frame of one profile, handed to a worker and back. */
 typedef struct video_job {
@@ -46,6 +74,9 @@ typedef struct video_job {
     int n_tiles;
     compose_tile_t tiles[MCU_LAYOUT_MAX_CELLS];
     bool force_idr;
+    uint64_t layout_gen;        /* a new value clears the canvas first */
+    bool want_preview;          /* copy the composite for JPEG snapshots */
+    AVFrame *preview;           /* the copy (worker -> loop) */
     int64_t pts;                /* 90 kHz */
     uint8_t *au;                /* encoded output (CONF_MAX_AU_BYTES) */
     size_t au_len;
@@ -68,10 +99,50 @@ typedef struct profile_out {
     uint8_t *au_buf;
     bool idr_wanted;
     int64_t last_forced_idr_us;
-    /* Each site's name rendered for its cell in this profile's layout; read-only while
-     * workers draw, re-rendered on the loop only when the layout changes. */
-    mcu_label_bitmap_t labels[MCU_MAX_SITES];
+    /* Worker side (touched only by this profile's job, one at a time): the label
+     * renderer, each slot's label, and the layout the canvas was last drawn for. */
+    mcu_label_renderer_t *labeler;
+    slot_label_t slot_labels[MCU_LAYOUT_MAX_CELLS];
+    uint64_t drawn_layout_gen;
 } profile_out_t;
+
+/* JPEG snapshots for the control API. */
+/* Requests waiting for the next composite, per conference: a control page polls about
+ * twice a second; 16 covers several open pages without a queue that grows. */
+#define CONF_MAX_PREVIEW_WAITERS 16
+/* JPEG encodes in flight: each is a worker job; more would crowd out compose and
+ * decode on a small box. */
+#define CONF_MAX_JPEG_JOBS 4
+/* A preview this fresh is served again rather than encoded again (2 fps pages). */
+#define CONF_PREVIEW_CACHE_MS 200
+
+typedef struct preview_waiter {
+    int max_w;
+    mcu_conference_jpeg_cb cb;
+    void *opaque;
+} preview_waiter_t;
+
+typedef struct jpeg_job {
+    uv_work_t work;
+    mcu_conference_t *conf;
+    AVFrame *frame;
+    int max_w;
+    bool is_preview;
+    mcu_conference_jpeg_cb cb;
+    void *opaque;
+    uint8_t *jpeg;
+    size_t len;
+    int rc;
+} jpeg_job_t;
+
+/* Per-site rates, measured over CONF_RATE_WINDOW_MS. */
+#define CONF_RATE_WINDOW_MS 1000
+typedef struct site_rates {
+    uint64_t video_bytes, audio_bytes, out_bytes, pictures, keyframes;
+    uint32_t video_expected, video_received;
+    double video_bps, audio_bps, out_bps, fps, video_loss;
+    int64_t last_keyframe_us;   /* -1: none seen */
+} site_rates_t;
 
 /* Audio packets taken from one site per tick: 120 ms worth of the shortest common
  * ptime (20 ms) covers a burst after a stall without letting one site hog the tick. */
@@ -98,6 +169,7 @@ typedef struct audio_job {
     audio_out_t shared[MCU_MAX_PROFILES];
     audio_out_t minus[MCU_MAX_PROFILES][MCU_MIXER_MAX_TALKERS];
     uint32_t rtp_ts;
+    float gain[MCU_MAX_SITES];  /* control state at the tick; 0 = muted */
 } audio_job_t;
 
 /* Where a site's own audio stream goes: the tx_stream callback's opaque. */
@@ -127,6 +199,31 @@ struct mcu_conference {
     audio_dest_t audio_dests[MCU_MAX_SITES];
     int64_t counted_arrival[MCU_MAX_SITES];         /* last picture counted for delay */
     int64_t last_sr_us;
+    /* Operator control: applied at the start of a video tick (no lock: all on the loop). */
+    mcu_control_t ctl;          /* in force */
+    mcu_control_t pending;      /* requested, applied at the next tick */
+    bool has_pending;
+    bool state_dirty;           /* save the state file at the next housekeeping */
+    uint64_t layout_gen;
+    uint32_t label_gen[MCU_MAX_SITES];
+    mcu_speaker_t speaker;
+    mcu_rolling_t rolling;
+    int n_showing;
+    int showing[MCU_LAYOUT_MAX_CELLS];
+    float level_dbfs[MCU_MAX_SITES];
+    bool talking[MCU_MAX_SITES];
+    bool was_live[MCU_MAX_SITES];
+    site_rates_t rates[MCU_MAX_SITES];
+    int64_t last_rates_us;
+    mcu_conference_listener_fn listener;
+    void *listener_opaque;
+    preview_waiter_t waiters[CONF_MAX_PREVIEW_WAITERS];
+    int n_waiters;
+    int jpeg_jobs;
+    uint8_t *preview_cache;     /* last preview JPEG, for CONF_PREVIEW_CACHE_MS */
+    size_t preview_cache_len;
+    int preview_cache_w;
+    int64_t preview_cache_us;
     bool stopping;
     int pending_closes;
     mcu_conference_stats_t stats;
@@ -136,11 +233,55 @@ struct mcu_conference {
 
 static int64_t now_us(void) { return (int64_t)(uv_hrtime() / 1000); }
 
-/* ---------------------------------------------------------------- layout */
+/* ---------------------------------------------------------------- control */
 
-static mcu_layout_preset_t current_preset(const mcu_conference_t *c)
+static void emit(mcu_conference_t *c, mcu_conf_event_t ev, int a, int b)
 {
-    return c->cfg.layout_auto ? mcu_layout_auto_grid((unsigned)c->n_sites) : c->cfg.layout;
+    if (c->listener)
+        c->listener(c->listener_opaque, ev, a, b);
+}
+
+static const char *effective_label(const mcu_conference_t *c, int site)
+{
+    return c->ctl.sites[site].label[0] ? c->ctl.sites[site].label : c->cfg.sites[site].name;
+}
+
+/* The requested control state becomes the one in force (start of a video tick). */
+static void apply_pending(mcu_conference_t *c)
+{
+    if (!c->has_pending)
+        return;
+    mcu_control_t *n = &c->pending;
+    bool layout_changed = n->layout_auto != c->ctl.layout_auto || n->preset != c->ctl.preset ||
+                          n->n_regions != c->ctl.n_regions ||
+                          memcmp(n->regions, c->ctl.regions, sizeof n->regions) != 0;
+    bool slots_changed = memcmp(n->slots, c->ctl.slots, sizeof n->slots) != 0;
+    for (int i = 0; i < c->n_sites; i++) {
+        const char *old = effective_label(c, i);
+        const char *neu = n->sites[i].label[0] ? n->sites[i].label : c->cfg.sites[i].name;
+        if (strcmp(old, neu) != 0)
+            c->label_gen[i]++;
+    }
+    c->ctl = *n;
+    c->has_pending = false;
+    if (layout_changed)
+        c->layout_gen++;
+    if (layout_changed || slots_changed)
+        emit(c, MCU_CONF_EV_LAYOUT, 0, 0);
+}
+
+/* Who each slot shows this tick; announces a change. */
+static void assign_slots(mcu_conference_t *c, int64_t now)
+{
+    int showing[MCU_LAYOUT_MAX_CELLS];
+    int n = mcu_control_slot_count(&c->ctl, c->n_sites);
+    mcu_slots_assign(&c->ctl, c->n_sites, n, mcu_control_is_speaker_layout(&c->ctl, c->n_sites),
+                     &c->speaker, &c->rolling, now / US_PER_MS, showing);
+    if (n != c->n_showing || memcmp(showing, c->showing, (size_t)n * sizeof *showing) != 0) {
+        c->n_showing = n;
+        memcpy(c->showing, showing, (size_t)n * sizeof *showing);
+        emit(c, MCU_CONF_EV_SLOTS, 0, 0);
+    }
 }
 
 /* ---------------------------------------------------------------- video tick */
@@ -156,20 +297,85 @@ static int collect_au(void *opaque, const uint8_t *au, size_t len, bool idr, int
     return MCU_OK;
 }
 
+/* The slot's label bitmap, re-rendered only when what it shows changed (worker). */
+static const mcu_label_bitmap_t *slot_label(profile_out_t *p, int slot, const compose_tile_t *t)
+{
+    slot_label_t *sl = &p->slot_labels[slot];
+    if (sl->site == t->site && sl->gen == t->label_gen && sl->w == t->cell.w && sl->h == t->cell.h)
+        return &sl->bm;
+    sl->site = t->site;
+    sl->gen = t->label_gen;
+    sl->w = t->cell.w;
+    sl->h = t->cell.h;
+    int max_w = mcu_label_max_width(t->cell);
+    if (!p->labeler || max_w <= 0 ||
+        mcu_label_render(p->labeler, t->label, mcu_label_px_for_cell(t->cell.h), max_w,
+                         &sl->bm) != MCU_OK)
+        mcu_label_bitmap_free(&sl->bm); /* no label rather than a wrong one */
+    return &sl->bm;
+}
+
+static void draw_border(mcu_canvas_t *cv, mcu_rect_t r)
+{
+    int b = r.h / CONF_BORDER_DIV;
+    b = (b < CONF_BORDER_MIN_PX ? CONF_BORDER_MIN_PX : b) & ~1;
+    if (r.w < 2 * b || r.h < 2 * b)
+        return;
+    mcu_rect_t edges[4] = {{r.x, r.y, r.w, b}, {r.x, r.y + r.h - b, r.w, b},
+                           {r.x, r.y + b, b, r.h - 2 * b}, {r.x + r.w - b, r.y + b, b, r.h - 2 * b}};
+    for (int i = 0; i < 4; i++)
+        mcu_canvas_fill(cv, edges[i], CONF_BORDER_Y, CONF_BORDER_U, CONF_BORDER_V);
+}
+
+static AVFrame *copy_canvas(const mcu_canvas_t *cv)
+{
+    AVFrame *f = av_frame_alloc();
+    if (!f)
+        return NULL;
+    f->width = cv->width;
+    f->height = cv->height;
+    f->format = AV_PIX_FMT_YUV420P;
+    f->color_range = AVCOL_RANGE_MPEG;
+    if (av_frame_get_buffer(f, 0) < 0) {
+        av_frame_free(&f);
+        return NULL;
+    }
+    const uint8_t *src[4] = {cv->data[0], cv->data[1], cv->data[2], NULL};
+    int ls[4] = {cv->stride[0], cv->stride[1], cv->stride[2], 0};
+    av_image_copy(f->data, f->linesize, src, ls, AV_PIX_FMT_YUV420P, cv->width, cv->height);
+    return f;
+}
+
 static void video_work(uv_work_t *w)
 {
     video_job_t *j = w->data;
     profile_out_t *p = j->prof;
+    if (j->layout_gen != p->drawn_layout_gen) {
+        /* A new layout: whatever the old cells covered and the new ones do not is
+         * background now. */
+        mcu_canvas_fill(p->canvas, (mcu_rect_t){0, 0, p->canvas->width, p->canvas->height},
+                        CONF_BG_Y, CONF_BG_UV, CONF_BG_UV);
+        p->drawn_layout_gen = j->layout_gen;
+    }
     for (int i = 0; i < j->n_tiles; i++) {
         compose_tile_t *t = &j->tiles[i];
-        if (t->picture)
+        if (t->site < 0) {
+            mcu_canvas_fill(p->canvas, t->cell, CONF_BG_Y, CONF_BG_UV, CONF_BG_UV);
+            continue;
+        }
+        if (t->picture && !t->video_muted)
             mcu_composer_draw(p->composer, p->canvas, i, t->cell, t->picture,
                               p->conf->cfg.fit);
         else
             mcu_composer_draw_no_signal(p->composer, p->canvas, t->cell);
-        if (t->label && t->label->w > 0)
-            mcu_label_draw(p->canvas, t->cell, t->label, MCU_LABEL_POS_BOTTOM_LEFT);
+        const mcu_label_bitmap_t *bm = slot_label(p, i, t);
+        if (bm->w > 0)
+            mcu_label_draw(p->canvas, t->cell, bm, MCU_LABEL_POS_BOTTOM_LEFT);
+        if (t->speaker)
+            draw_border(p->canvas, t->cell);
     }
+    if (j->want_preview)
+        j->preview = copy_canvas(p->canvas);
     AVFrame *f = av_frame_alloc();
     if (!f) {
         j->rc = MCU_ERR_NOMEM;
@@ -187,6 +393,8 @@ static void record_delay(mcu_conference_t *c, int64_t d)
     c->n_delays++;
 }
 
+static void serve_preview_waiters(mcu_conference_t *c, const AVFrame *composite);
+
 static void video_done(uv_work_t *w, int status)
 {
     video_job_t *j = w->data;
@@ -202,6 +410,9 @@ static void video_done(uv_work_t *w, int status)
     }
     for (int i = 0; i < j->n_tiles; i++)
         av_frame_free(&j->tiles[i].picture);
+    if (j->want_preview)
+        serve_preview_waiters(c, j->preview);
+    av_frame_free(&j->preview);
     p->job = NULL;
     free(j);
 }
@@ -242,22 +453,35 @@ static void video_tick(uv_timer_t *t)
     j->prof = p;
     j->au = p->au_buf;
     j->pts = (int64_t)p->tick * MCU_H264_CLOCK_RATE / p->cfg.fps;
+    apply_pending(c);
+    assign_slots(c, now);
+    j->layout_gen = c->layout_gen;
+    j->want_preview = p->index == 0 && c->n_waiters > 0;
     mcu_layout_t layout;
-    mcu_layout_compute(current_preset(c), p->cfg.width, p->cfg.height, &layout);
-    j->n_tiles = layout.n_cells < c->n_sites ? layout.n_cells : c->n_sites;
+    if (mcu_control_compute_layout(&c->ctl, c->n_sites, p->cfg.width, p->cfg.height, &layout) < 0)
+        layout.n_cells = 0;
+    j->n_tiles = layout.n_cells < c->n_showing ? layout.n_cells : c->n_showing;
     for (int i = 0; i < j->n_tiles; i++) {
-        mcu_site_t *s = c->sites[i];
-        j->tiles[i].cell = layout.cells[i];
-        j->tiles[i].label = &p->labels[i];
+        compose_tile_t *tile = &j->tiles[i];
+        int site = c->showing[i];
+        tile->cell = layout.cells[i];
+        tile->site = site;
+        if (site < 0)
+            continue;
+        mcu_site_t *s = c->sites[site];
+        tile->video_muted = c->ctl.sites[site].video_muted;
+        tile->speaker = site == c->speaker.active;
+        tile->label_gen = c->label_gen[site];
+        snprintf(tile->label, sizeof tile->label, "%s", effective_label(c, site));
         const AVFrame *pic = mcu_site_live(s, now) ? mcu_site_picture(s) : NULL;
-        if (pic && (j->tiles[i].picture = av_frame_alloc()) != NULL &&
-            av_frame_ref(j->tiles[i].picture, pic) != 0)
-            av_frame_free(&j->tiles[i].picture);
+        if (pic && !tile->video_muted && (tile->picture = av_frame_alloc()) != NULL &&
+            av_frame_ref(tile->picture, pic) != 0)
+            av_frame_free(&tile->picture);
         /* Each source picture's delay is counted once, on its first composite. */
         int64_t arrival = mcu_site_picture_arrival(s);
-        if (j->tiles[i].picture && p->index == 0 && arrival != c->counted_arrival[i]) {
-            j->tiles[i].arrival_us = arrival;
-            c->counted_arrival[i] = arrival;
+        if (tile->picture && p->index == 0 && arrival != c->counted_arrival[site]) {
+            tile->arrival_us = arrival;
+            c->counted_arrival[site] = arrival;
         }
     }
     if (p->idr_wanted && now - p->last_forced_idr_us >= MCU_CONF_IDR_MIN_INTERVAL_MS * US_PER_MS) {
@@ -281,6 +505,8 @@ static void audio_work(uv_work_t *w)
     audio_job_t *j = w->data;
     mcu_conference_t *c = j->conf;
     static _Thread_local int16_t pcm[CONF_PCM_MAX];
+    for (int i = 0; i < c->n_sites; i++)
+        mcu_mixer_set_gain(c->mixer, i, j->gain[i]); /* the mixer is this worker's */
     for (int i = 0; i < c->n_sites; i++) {
         for (int k = 0; k < j->n_pkts[i]; k++) {
             const mcu_site_audio_packet_t *pk = &j->pkts[i][k];
@@ -329,6 +555,14 @@ static void audio_done(uv_work_t *w, int status)
             mcu_tx_stream_send_frame(c->audio_tx[i], out->data, (size_t)out->len, j->rtp_ts,
                                      now);
     }
+    if (!c->stopping) {
+        memcpy(c->level_dbfs, j->mix.level_dbfs, sizeof c->level_dbfs);
+        memcpy(c->talking, j->mix.talking, sizeof c->talking);
+        int prev = -1;
+        if (mcu_speaker_update(&c->speaker, now / US_PER_MS, c->ctl.speaker.hold_ms,
+                               c->level_dbfs, c->talking, &prev))
+            emit(c, MCU_CONF_EV_TALKER, c->speaker.active, prev);
+    }
     c->audio_job = NULL;
     free(j);
 }
@@ -357,6 +591,8 @@ static void audio_tick(uv_timer_t *t)
         return;
     j->conf = c;
     j->rtp_ts = (uint32_t)(c->audio_tick * MCU_MIXER_FRAME_SAMPLES);
+    for (int i = 0; i < c->n_sites; i++)
+        j->gain[i] = c->ctl.sites[i].audio_muted ? 0.0f : c->ctl.sites[i].gain;
     for (int i = 0; i < c->n_sites; i++)
         j->n_pkts[i] = mcu_site_take_audio(c->sites[i], now, j->pkts[i], CONF_AUDIO_PKTS_PER_TICK);
     j->work.data = j;
@@ -431,12 +667,65 @@ static void send_sender_reports(mcu_conference_t *c, int64_t now)
     }
 }
 
+static void update_rates(mcu_conference_t *c, int64_t now)
+{
+    double secs = (double)(now - c->last_rates_us) / US_PER_S;
+    bool first = c->last_rates_us == 0;
+    c->last_rates_us = now;
+    for (int i = 0; i < c->n_sites; i++) {
+        mcu_site_t *s = c->sites[i];
+        site_rates_t *r = &c->rates[i];
+        const mcu_rx_stream_counters_t *vc = mcu_rx_stream_counters(mcu_site_rx(s, true));
+        const mcu_rx_stream_counters_t *ac = mcu_rx_stream_counters(mcu_site_rx(s, false));
+        const mcu_rtp_stats_t *vs = mcu_rx_stream_source(mcu_site_rx(s, true));
+        mcu_tx_receiver_stats_t vt = {0}, at = {0};
+        mcu_tx_stream_receiver_stats(profile_of(c, s)->video_tx, i, &vt);
+        mcu_tx_stream_receiver_stats(c->audio_tx[i], 0, &at);
+        uint64_t out = vt.octets + vt.rtx_octets + at.octets + at.rtx_octets;
+        uint64_t pictures = mcu_site_stats(s)->pictures;
+        uint32_t expected = vs ? mcu_rtp_stats_ext_max(vs) - vs->base_seq + 1 : 0;
+        uint32_t received = vs ? vs->received : 0;
+        if (!first && secs > 0) {
+            r->video_bps = (double)(vc->bytes - r->video_bytes) * 8 / secs;
+            r->audio_bps = (double)(ac->bytes - r->audio_bytes) * 8 / secs;
+            r->out_bps = (double)(out - r->out_bytes) * 8 / secs;
+            r->fps = (double)(pictures - r->pictures) / secs;
+            uint32_t de = expected - r->video_expected, dr = received - r->video_received;
+            r->video_loss = de > 0 && de < (1u << 31) && dr < de ? (double)(de - dr) / de : 0;
+        }
+        if (vc->keyframes != r->keyframes)
+            r->last_keyframe_us = now;
+        r->video_bytes = vc->bytes;
+        r->audio_bytes = ac->bytes;
+        r->out_bytes = out;
+        r->pictures = pictures;
+        r->keyframes = vc->keyframes;
+        r->video_expected = expected;
+        r->video_received = received;
+    }
+}
+
 static void on_housekeeping(uv_timer_t *t)
 {
     mcu_conference_t *c = t->data;
     int64_t now = now_us();
-    for (int i = 0; i < c->n_sites; i++)
+    for (int i = 0; i < c->n_sites; i++) {
         mcu_site_housekeeping(c->sites[i], now);
+        bool live = mcu_site_live(c->sites[i], now);
+        if (live != c->was_live[i]) {
+            c->was_live[i] = live;
+            emit(c, MCU_CONF_EV_SITE_STATE, i, live);
+        }
+    }
+    if (now - c->last_rates_us >= CONF_RATE_WINDOW_MS * US_PER_MS)
+        update_rates(c, now);
+    if (c->state_dirty && c->cfg.control.state_file[0]) {
+        c->state_dirty = false;
+        const mcu_control_t *latest = c->has_pending ? &c->pending : &c->ctl;
+        if (mcu_control_save(latest, &c->cfg, c->cfg.control.state_file) != MCU_OK)
+            MCU_LOG_WARN("conference", "cannot write the state file %s",
+                         c->cfg.control.state_file);
+    }
     if (now - c->last_sr_us >= MCU_CONF_SR_INTERVAL_MS * US_PER_MS) {
         c->last_sr_us = now;
         send_sender_reports(c, now);
@@ -477,31 +766,27 @@ static int create_profile(mcu_conference_t *c, int index)
         rc = mcu_opus_enc_create(&oc, &c->shared_enc[index]);
     for (int k = 0; k < MCU_MIXER_MAX_TALKERS && rc == MCU_OK; k++)
         rc = mcu_opus_enc_create(&oc, &c->minus_enc[index][k]);
+    /* One renderer per profile: only this profile's job renders with it. A box without
+     * the font shows tiles without names rather than not starting. */
+    if (rc == MCU_OK && mcu_label_create(NULL, &p->labeler) != MCU_OK)
+        MCU_LOG_WARN(p->cfg.id, "no font for the tile labels: tiles go without names");
     uv_timer_init(c->loop, &p->timer);
     p->timer.data = p;
     return rc;
 }
 
-/* Renders every site's name for its cell of each profile's layout (startup, on the
- * loop: it reads the font file once). A name that cannot be rendered leaves its tile
- * without a label and is not fatal. */
-static void render_labels(mcu_conference_t *c)
+/* The operator state of the last run, if it was kept. */
+static void load_state(mcu_conference_t *c)
 {
-    mcu_label_renderer_t *lr;
-    if (mcu_label_create(NULL, &lr) != MCU_OK)
+    const char *path = c->cfg.control.state_file;
+    char why[256];
+    if (!path[0])
         return;
-    for (int p = 0; p < c->n_profiles; p++) {
-        profile_out_t *po = &c->profiles[p];
-        mcu_layout_t layout;
-        if (mcu_layout_compute(current_preset(c), po->cfg.width, po->cfg.height, &layout) < 0)
-            continue;
-        for (int i = 0; i < c->n_sites && i < layout.n_cells; i++) {
-            mcu_rect_t cell = layout.cells[i];
-            mcu_label_render(lr, c->cfg.sites[i].name, mcu_label_px_for_cell(cell.h),
-                             mcu_label_max_width(cell), &po->labels[i]);
-        }
-    }
-    mcu_label_destroy(&lr);
+    int rc = mcu_control_load(path, &c->cfg, &c->ctl, why, sizeof why);
+    if (rc == MCU_OK)
+        MCU_LOG_INFO("conference", "operator state restored from %s", path);
+    else if (rc != MCU_ERR_NOTFOUND)
+        MCU_LOG_WARN("conference", "state file %s ignored: %s", path, why);
 }
 
 int mcu_conference_create(uv_loop_t *loop, const mcu_config_t *cfg, mcu_conference_t **out)
@@ -543,8 +828,12 @@ int mcu_conference_create(uv_loop_t *loop, const mcu_config_t *cfg, mcu_conferen
         if (rc == MCU_OK)
             rc = mcu_tx_stream_add_receiver(c->profiles[cfg->sites[i].profile].video_tx, i);
     }
-    if (rc == MCU_OK)
-        render_labels(c);
+    mcu_control_default(&c->ctl, cfg);
+    load_state(c);
+    mcu_speaker_init(&c->speaker, c->n_sites);
+    mcu_rolling_init(&c->rolling);
+    for (int i = 0; i < MCU_MAX_SITES; i++)
+        c->rates[i].last_keyframe_us = -1;
     *out = c; /* even on error: the caller stops and destroys it */
     return rc;
 }
@@ -590,6 +879,10 @@ void mcu_conference_stop(mcu_conference_t *c)
         c->pending_closes++;
         mcu_site_close(c->sites[i], on_site_closed, c);
     }
+    serve_preview_waiters(c, NULL); /* nobody waits for a frame that will not come */
+    if (c->state_dirty && c->cfg.control.state_file[0])
+        mcu_control_save(c->has_pending ? &c->pending : &c->ctl, &c->cfg,
+                         c->cfg.control.state_file);
 }
 
 void mcu_conference_destroy(mcu_conference_t **pc)
@@ -604,8 +897,9 @@ void mcu_conference_destroy(mcu_conference_t **pc)
         mcu_h264_enc_destroy(&po->enc);
         mcu_tx_stream_destroy(&po->video_tx);
         free(po->au_buf);
-        for (int i = 0; i < MCU_MAX_SITES; i++)
-            mcu_label_bitmap_free(&po->labels[i]);
+        for (int i = 0; i < MCU_LAYOUT_MAX_CELLS; i++)
+            mcu_label_bitmap_free(&po->slot_labels[i].bm);
+        mcu_label_destroy(&po->labeler);
         mcu_opus_enc_destroy(&c->shared_enc[p]);
         for (int k = 0; k < MCU_MIXER_MAX_TALKERS; k++)
             mcu_opus_enc_destroy(&c->minus_enc[p][k]);
@@ -615,6 +909,7 @@ void mcu_conference_destroy(mcu_conference_t **pc)
         mcu_tx_stream_destroy(&c->audio_tx[i]);
     }
     mcu_mixer_destroy(&c->mixer);
+    free(c->preview_cache);
     free(c);
     *pc = NULL;
 }
@@ -664,37 +959,281 @@ void mcu_conference_get_stats(const mcu_conference_t *c, mcu_conference_stats_t 
 
 /* ---------------------------------------------------------------- SDP */
 
+/* The SDP of what site i receives: to its configured destination, else to where its
+ * media comes from. */
+static int site_sdp_params(mcu_conference_t *c, int i, mcu_sdp_params_t *sp, char *dest,
+                           size_t dest_size)
+{
+    const mcu_site_config_t *sc = mcu_site_config(c->sites[i]);
+    struct sockaddr_in video = sc->send_video, audio = sc->send_audio, rtcp;
+    if (!sc->has_send_to && (!mcu_site_dest(c->sites[i], true, &video, &rtcp) ||
+                             !mcu_site_dest(c->sites[i], false, &audio, &rtcp)))
+        return MCU_ERR_STATE;
+    const mcu_profile_config_t *pc = &c->cfg.profiles[sc->profile];
+    inet_ntop(AF_INET, &video.sin_addr, dest, (socklen_t)dest_size);
+    *sp = (mcu_sdp_params_t){
+        .session_name = c->cfg.name, .origin_addr = "127.0.0.1",
+        .session_id = (uint64_t)i + 1, .session_version = 1, .dest_addr = dest,
+        .cname = "mcu", .rtcp_mux = sc->rtcp_mux,
+        .video = {.port = ntohs(video.sin_port), .pt = MCU_DEFAULT_VIDEO_PT,
+                  .ssrc = mcu_conference_video_ssrc(sc->profile)},
+        .h264_level_idc = mcu_h264_level_idc(pc->width, pc->height, pc->fps, pc->video_bps),
+        .framerate = pc->fps, .video_feedback = MCU_SDP_FB_ALL,
+        .audio = {.port = ntohs(audio.sin_port), .pt = MCU_DEFAULT_AUDIO_PT,
+                  .ssrc = mcu_conference_audio_ssrc(i)},
+    };
+    return MCU_OK;
+}
+
+int mcu_conference_site_sdp(mcu_conference_t *c, int site, char *out, size_t cap)
+{
+    mcu_sdp_params_t sp;
+    char dest[INET_ADDRSTRLEN];
+    int rc = site_sdp_params(c, site, &sp, dest, sizeof dest);
+    return rc < 0 ? rc : mcu_sdp_write(&sp, out, cap);
+}
+
 int mcu_conference_write_sdp(mcu_conference_t *c)
 {
     char dir_ok = 0;
     for (int i = 0; i < c->n_sites; i++) {
         const mcu_site_config_t *sc = mcu_site_config(c->sites[i]);
         if (!sc->has_send_to)
-            continue; /* learned destination: the site's own endpoint knows its ports */
+            continue; /* learned destination: GET /api/v1/sites/{id}/sdp once it is known */
         if (!dir_ok) {
             if (mkdir(c->cfg.sdp_dir, 0755) != 0 && errno != EEXIST)
                 return MCU_ERR_IO;
             dir_ok = 1;
         }
-        const mcu_profile_config_t *pc = &c->cfg.profiles[sc->profile];
+        mcu_sdp_params_t sp;
         char dest[INET_ADDRSTRLEN];
-        inet_ntop(AF_INET, &sc->send_video.sin_addr, dest, sizeof dest);
-        mcu_sdp_params_t sp = {
-            .session_name = c->cfg.name, .origin_addr = "127.0.0.1",
-            .session_id = (uint64_t)i + 1, .session_version = 1, .dest_addr = dest,
-            .cname = "mcu", .rtcp_mux = sc->rtcp_mux,
-            .video = {.port = ntohs(sc->send_video.sin_port), .pt = MCU_DEFAULT_VIDEO_PT,
-                      .ssrc = mcu_conference_video_ssrc(sc->profile)},
-            .h264_level_idc = mcu_h264_level_idc(pc->width, pc->height, pc->fps, pc->video_bps),
-            .framerate = pc->fps, .video_feedback = MCU_SDP_FB_ALL,
-            .audio = {.port = ntohs(sc->send_audio.sin_port), .pt = MCU_DEFAULT_AUDIO_PT,
-                      .ssrc = mcu_conference_audio_ssrc(i)},
-        };
+        int rc = site_sdp_params(c, i, &sp, dest, sizeof dest);
         char path[MCU_PATH_MAX + MCU_ID_MAX + 8];
         snprintf(path, sizeof path, "%s/%s.sdp", c->cfg.sdp_dir, sc->id);
-        int rc = mcu_sdp_write_file(&sp, path);
+        if (rc == MCU_OK)
+            rc = mcu_sdp_write_file(&sp, path);
         if (rc < 0)
             return rc;
     }
+    return MCU_OK;
+}
+
+/* ---------------------------------------------------------------- control API */
+
+void mcu_conference_set_listener(mcu_conference_t *c, mcu_conference_listener_fn fn, void *opaque)
+{
+    c->listener = fn;
+    c->listener_opaque = opaque;
+}
+
+const mcu_config_t *mcu_conference_config(const mcu_conference_t *c) { return &c->cfg; }
+
+const mcu_control_t *mcu_conference_control(const mcu_conference_t *c)
+{
+    return c->has_pending ? &c->pending : &c->ctl;
+}
+
+void mcu_conference_set_control(mcu_conference_t *c, const mcu_control_t *ctl)
+{
+    c->pending = *ctl;
+    c->has_pending = true;
+    c->state_dirty = true;
+}
+
+void mcu_conference_request_keyframe(mcu_conference_t *c)
+{
+    for (int p = 0; p < c->n_profiles; p++)
+        c->profiles[p].idr_wanted = true;
+}
+
+int mcu_conference_showing(const mcu_conference_t *c, int *showing)
+{
+    memcpy(showing, c->showing, (size_t)c->n_showing * sizeof *showing);
+    return c->n_showing;
+}
+
+int mcu_conference_active_speaker(const mcu_conference_t *c) { return c->speaker.active; }
+
+const char *mcu_conference_site_label(const mcu_conference_t *c, int site)
+{
+    const mcu_control_t *ctl = mcu_conference_control(c);
+    return ctl->sites[site].label[0] ? ctl->sites[site].label : c->cfg.sites[site].name;
+}
+
+void mcu_conference_site_info(const mcu_conference_t *c, int i, mcu_conference_site_info_t *info)
+{
+    const mcu_site_t *s = c->sites[i];
+    const site_rates_t *r = &c->rates[i];
+    int64_t now = now_us();
+    memset(info, 0, sizeof *info);
+    const AVFrame *pic = mcu_site_picture(s);
+    info->state = mcu_site_live(s, now) ? MCU_SITE_STATE_LIVE
+                  : pic || mcu_site_stats(s)->rtp_in ? MCU_SITE_STATE_NO_SIGNAL
+                                                     : MCU_SITE_STATE_WAITING;
+    info->video_bps_in = r->video_bps;
+    info->audio_bps_in = r->audio_bps;
+    info->bps_out = r->out_bps;
+    info->fps = r->fps;
+    info->video_loss = r->video_loss;
+    if (pic) {
+        info->width = pic->width;
+        info->height = pic->height;
+    }
+    const mcu_rtp_stats_t *vs = mcu_rx_stream_source(mcu_site_rx(s, true));
+    const mcu_rtp_stats_t *as = mcu_rx_stream_source(mcu_site_rx(s, false));
+    if (vs) {
+        int64_t lost = mcu_rtp_stats_lost(vs);
+        info->video_lost = lost > 0 ? lost : 0;
+        info->video_jitter_ms = mcu_rtp_stats_jitter_units(vs) * 1000.0 / vs->clock_rate;
+    }
+    if (as) {
+        int64_t lost = mcu_rtp_stats_lost(as);
+        int64_t expected = (int64_t)mcu_rtp_stats_ext_max(as) - as->base_seq + 1;
+        info->audio_loss = expected > 0 && lost > 0 ? (double)lost / (double)expected : 0;
+        info->audio_jitter_ms = mcu_rtp_stats_jitter_units(as) * 1000.0 / as->clock_rate;
+    }
+    info->last_keyframe_ms_ago = r->last_keyframe_us < 0 ? -1
+                                 : (now - r->last_keyframe_us) / US_PER_MS;
+    info->level_dbfs = c->level_dbfs[i];
+    info->talking = c->talking[i];
+    info->pictures = mcu_site_stats(s)->pictures;
+}
+
+/* ---------------------------------------------------------------- JPEG snapshots */
+
+static void jpeg_work(uv_work_t *w)
+{
+    jpeg_job_t *j = w->data;
+    j->rc = mcu_jpeg_encode(j->frame, j->max_w, MCU_JPEG_DEFAULT_QSCALE, &j->jpeg, &j->len);
+}
+
+static void jpeg_done(uv_work_t *w, int status)
+{
+    jpeg_job_t *j = w->data;
+    mcu_conference_t *c = j->conf;
+    c->jpeg_jobs--;
+    if (j->rc == MCU_OK && j->is_preview) {
+        uint8_t *copy = malloc(j->len);
+        if (copy) {
+            memcpy(copy, j->jpeg, j->len);
+            free(c->preview_cache);
+            c->preview_cache = copy;
+            c->preview_cache_len = j->len;
+            c->preview_cache_w = j->max_w;
+            c->preview_cache_us = now_us();
+        }
+    }
+    j->cb(j->opaque, j->rc, j->jpeg, j->len); /* the callee owns the JPEG now */
+    av_frame_free(&j->frame);
+    free(j);
+}
+
+static int start_jpeg(mcu_conference_t *c, const AVFrame *frame, int max_w, bool is_preview,
+                      mcu_conference_jpeg_cb cb, void *opaque)
+{
+    if (c->jpeg_jobs >= CONF_MAX_JPEG_JOBS || c->stopping)
+        return MCU_ERR_BUSY;
+    jpeg_job_t *j = calloc(1, sizeof *j);
+    if (!j || !(j->frame = av_frame_alloc()) || av_frame_ref(j->frame, frame) < 0) {
+        if (j)
+            av_frame_free(&j->frame);
+        free(j);
+        return MCU_ERR_NOMEM;
+    }
+    j->conf = c;
+    j->max_w = max_w;
+    j->is_preview = is_preview;
+    j->cb = cb;
+    j->opaque = opaque;
+    j->work.data = j;
+    if (uv_queue_work(c->loop, &j->work, jpeg_work, jpeg_done) != 0) {
+        av_frame_free(&j->frame);
+        free(j);
+        return MCU_ERR_BUSY;
+    }
+    c->jpeg_jobs++;
+    return MCU_OK;
+}
+
+/* Hands the composite to everyone waiting for it (NULL: it will not come). */
+static void serve_preview_waiters(mcu_conference_t *c, const AVFrame *composite)
+{
+    int n = c->n_waiters;
+    c->n_waiters = 0;
+    for (int i = 0; i < n; i++) {
+        preview_waiter_t *w = &c->waiters[i];
+        int rc = composite ? start_jpeg(c, composite, w->max_w, true, w->cb, w->opaque)
+                           : MCU_ERR_STATE;
+        if (rc != MCU_OK)
+            w->cb(w->opaque, rc, NULL, 0);
+    }
+}
+
+int mcu_conference_preview_jpeg(mcu_conference_t *c, int max_w, mcu_conference_jpeg_cb cb,
+                                void *opaque)
+{
+    if (c->stopping)
+        return MCU_ERR_STATE;
+    if (c->preview_cache && c->preview_cache_w == max_w &&
+        now_us() - c->preview_cache_us < CONF_PREVIEW_CACHE_MS * US_PER_MS) {
+        uint8_t *copy = malloc(c->preview_cache_len);
+        if (!copy)
+            return MCU_ERR_NOMEM;
+        memcpy(copy, c->preview_cache, c->preview_cache_len);
+        cb(opaque, MCU_OK, copy, c->preview_cache_len);
+        return MCU_OK;
+    }
+    if (c->n_waiters >= CONF_MAX_PREVIEW_WAITERS)
+        return MCU_ERR_BUSY;
+    c->waiters[c->n_waiters++] = (preview_waiter_t){max_w, cb, opaque};
+    return MCU_OK;
+}
+
+int mcu_conference_snapshot_jpeg(mcu_conference_t *c, int site, int max_w,
+                                 mcu_conference_jpeg_cb cb, void *opaque)
+{
+    const AVFrame *pic = mcu_site_picture(c->sites[site]);
+    if (!pic)
+        return MCU_ERR_NOTFOUND;
+    return start_jpeg(c, pic, max_w, false, cb, opaque);
+}
+
+/* ---------------------------------------------------------------- reload */
+
+int mcu_conference_reload(mcu_conference_t *c, const mcu_config_t *n, char *why, size_t why_size)
+{
+    const mcu_config_t *o = &c->cfg;
+    if (n->n_sites != o->n_sites || n->n_profiles != o->n_profiles) {
+        snprintf(why, why_size, "sites or profiles added or removed: that needs a restart");
+        return MCU_ERR_CONFIG;
+    }
+    for (int i = 0; i < n->n_sites; i++) {
+        mcu_site_config_t a = o->sites[i], b = n->sites[i];
+        memset(a.name, 0, sizeof a.name);
+        memset(b.name, 0, sizeof b.name);
+        if (memcmp(&a, &b, sizeof a) != 0) {
+            snprintf(why, why_size, "sites[%d] (%s): only its name can change without a restart",
+                     i, o->sites[i].id);
+            return MCU_ERR_CONFIG;
+        }
+    }
+    if (memcmp(n->profiles, o->profiles, sizeof n->profiles) != 0) {
+        snprintf(why, why_size, "profiles: they cannot change without a restart");
+        return MCU_ERR_CONFIG;
+    }
+    mcu_control_t ctl = *mcu_conference_control(c);
+    /* A changed config default is a newer decision than the operator's last one. */
+    if (n->layout_auto != o->layout_auto || n->layout != o->layout) {
+        ctl.layout_auto = n->layout_auto;
+        ctl.preset = n->layout;
+        ctl.n_regions = 0;
+    }
+    if (memcmp(&n->speaker, &o->speaker, sizeof n->speaker) != 0)
+        ctl.speaker = n->speaker;
+    for (int i = 0; i < n->n_sites; i++)
+        if (strcmp(n->sites[i].name, o->sites[i].name) != 0 && !ctl.sites[i].label[0])
+            c->label_gen[i]++;
+    c->cfg = *n;
+    mcu_conference_set_control(c, &ctl);
     return MCU_OK;
 }

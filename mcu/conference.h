@@ -14,8 +14,15 @@
  *     loop: send the shared mix to everyone but the talkers, each talker its own
  *
  * A tick whose previous job is still running is counted as missed and skipped: the
- * output frame rate never queues up behind a slow frame. Control changes (later: layout,
- * slots, mute) are applied at the start of a tick, on the loop: no lock on the media path.
+ * output frame rate never queues up behind a slow frame.
+ *
+ * Operator control (layout, slot modes, mutes, labels, gains: mcu/control.h) is set on
+ * the loop with mcu_conference_set_control and takes effect at the start of the next
+ * video tick (audio gains at the next audio tick): no lock on the media path, and a
+ * layout change is just another composite (no forced keyframe, the encoder keeps its
+ * rate). Who each slot shows is decided per tick by mcu/slots from the control state
+ * and the speaker tracker (fed by every audio tick). The control state is saved to the
+ * state file (config control.state_file) and restored at start.
  *
  * Ownership: mcu_conference_create copies the config; mcu_conference_stop closes every
  * handle; the conference is freed by mcu_conference_destroy after the loop has run the
@@ -29,6 +36,8 @@
 #include <uv.h>
 
 #include "mcu/config.h"
+#include "mcu/control.h"
+#include "mcu/slots.h"
 
 /* Housekeeping period: PLI retries, receiver reports, sender reports. */
 #define MCU_CONF_HOUSEKEEPING_MS 100
@@ -54,7 +63,11 @@ typedef struct mcu_conference_stats {
 } mcu_conference_stats_t;
 
 int mcu_conference_create(uv_loop_t *loop, const mcu_config_t *cfg, mcu_conference_t **out);
-/* Writes each site's SDP into cfg->sdp_dir. */
+/* The SDP describing what `site` receives, into out (cap bytes): length, or
+ * MCU_ERR_STATE while its destination is not known (not configured, no media yet),
+ * MCU_ERR_NOSPACE. */
+int mcu_conference_site_sdp(mcu_conference_t *c, int site, char *out, size_t cap);
+/* Writes the SDP of each site with a configured destination into cfg->sdp_dir. */
 int mcu_conference_write_sdp(mcu_conference_t *c);
 /* Starts ticking. */
 int mcu_conference_start(mcu_conference_t *c);
@@ -81,5 +94,75 @@ void mcu_conference_get_site_stats(const mcu_conference_t *c, int site,
                                    mcu_conference_site_stats_t *st);
 
 void mcu_conference_get_stats(const mcu_conference_t *c, mcu_conference_stats_t *st);
+
+/* ---- Operator control; every function here runs on the loop thread. */
+
+/* What the conference tells its control server (all on the loop):
+ *   TALKER      a = new active speaker, b = the previous one (-1: none)
+ *   SITE_STATE  a = site, b = 1 live / 0 no signal
+ *   LAYOUT      the layout or the slot modes of the control state changed (applied)
+ *   SLOTS       who a slot shows changed */
+typedef enum mcu_conf_event {
+    MCU_CONF_EV_TALKER,
+    MCU_CONF_EV_SITE_STATE,
+    MCU_CONF_EV_LAYOUT,
+    MCU_CONF_EV_SLOTS,
+} mcu_conf_event_t;
+typedef void (*mcu_conference_listener_fn)(void *opaque, mcu_conf_event_t ev, int a, int b);
+void mcu_conference_set_listener(mcu_conference_t *c, mcu_conference_listener_fn fn, void *opaque);
+
+const mcu_config_t *mcu_conference_config(const mcu_conference_t *c);
+/* The latest control state: the one requested for the next tick if any, else the one in
+ * force. Copy it, edit, and hand it back with mcu_conference_set_control. */
+const mcu_control_t *mcu_conference_control(const mcu_conference_t *c);
+void mcu_conference_set_control(mcu_conference_t *c, const mcu_control_t *ctl);
+/* An IDR on every profile at the next tick (the usual coalescing applies). */
+void mcu_conference_request_keyframe(mcu_conference_t *c);
+/* Who each slot showed at the last tick (-1: nobody); returns the slot count.
+ * showing holds MCU_LAYOUT_MAX_CELLS entries. */
+int mcu_conference_showing(const mcu_conference_t *c, int *showing);
+int mcu_conference_active_speaker(const mcu_conference_t *c);
+/* The label shown for a site: the operator's, else the configured name. */
+const char *mcu_conference_site_label(const mcu_conference_t *c, int site);
+
+typedef enum mcu_site_state {
+    MCU_SITE_STATE_WAITING,     /* nothing received yet */
+    MCU_SITE_STATE_LIVE,
+    MCU_SITE_STATE_NO_SIGNAL,   /* was there, silent for MCU_SITE_NO_SIGNAL_MS */
+} mcu_site_state_t;
+
+typedef struct mcu_conference_site_info {
+    mcu_site_state_t state;
+    double video_bps_in, audio_bps_in, bps_out;  /* over the last second */
+    double fps;                 /* good pictures decoded per second, last second */
+    int width, height;          /* of the latest picture; 0 if none */
+    double video_loss;          /* fraction of packets lost, last second */
+    double audio_loss;          /* since the start */
+    int64_t video_lost;         /* packets, since the start */
+    double video_jitter_ms, audio_jitter_ms;
+    int64_t last_keyframe_ms_ago; /* -1: none yet */
+    float level_dbfs;
+    bool talking;
+    uint64_t pictures;
+} mcu_conference_site_info_t;
+void mcu_conference_site_info(const mcu_conference_t *c, int site, mcu_conference_site_info_t *info);
+
+/* JPEGs for the control page. The callback runs on the loop exactly once per accepted
+ * request; on success it owns `jpeg` (free()), otherwise jpeg is NULL and rc says why. */
+typedef void (*mcu_conference_jpeg_cb)(void *opaque, int rc, uint8_t *jpeg, size_t len);
+/* The next composite of the first profile, at most max_w wide (0: full size).
+ * MCU_ERR_BUSY when too many wait; the callback may run before this returns (a
+ * fresh cached picture). */
+int mcu_conference_preview_jpeg(mcu_conference_t *c, int max_w, mcu_conference_jpeg_cb cb,
+                                void *opaque);
+/* A site's latest decoded picture. MCU_ERR_NOTFOUND: it has none; MCU_ERR_BUSY. */
+int mcu_conference_snapshot_jpeg(mcu_conference_t *c, int site, int max_w,
+                                 mcu_conference_jpeg_cb cb, void *opaque);
+
+/* A reloaded config (SIGHUP): names, the layout default and the speaker settings
+ * change live; a change to sites' ports or addresses, to the site list or to the
+ * profiles needs a restart and is refused (MCU_ERR_CONFIG, why says what), the old
+ * config staying in force. */
+int mcu_conference_reload(mcu_conference_t *c, const mcu_config_t *cfg, char *why, size_t why_size);
 
 #endif

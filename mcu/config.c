@@ -82,6 +82,13 @@ static void base_config(mcu_config_t *cfg)
     cfg->fit = MCU_FIT_LETTERBOX;
     snprintf(cfg->sdp_dir, sizeof cfg->sdp_dir, "sdp");
     cfg->log_level = MCU_LOG_INFO;
+    cfg->speaker = (mcu_speaker_config_t){.hold_ms = MCU_SPEAKER_HOLD_MS_DEFAULT,
+                                          .rolling_interval_ms = MCU_ROLLING_INTERVAL_MS_DEFAULT};
+    cfg->control.listen.sin_family = AF_INET;
+    cfg->control.listen.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cfg->control.port = MCU_CONTROL_PORT_DEFAULT;
+    snprintf(cfg->control.token_file, sizeof cfg->control.token_file, "mcu-control.token");
+    snprintf(cfg->control.state_file, sizeof cfg->control.state_file, "mcu-state.json");
 }
 
 void mcu_config_default(mcu_config_t *cfg)
@@ -448,6 +455,71 @@ static int check_unique(ctx_t *c, const mcu_config_t *cfg)
     return MCU_OK;
 }
 
+static int parse_speaker(ctx_t *c, json_t *o, mcu_config_t *cfg)
+{
+    static const char *const keys[] = {"hold_ms", "rolling_interval_ms", "pinned_in_loudest",
+                                       NULL};
+    if (!json_is_object(o))
+        return fail(c, "speaker", "must be an object");
+    int rc = check_keys(c, o, "speaker", keys);
+    if (rc == MCU_OK)
+        rc = get_int(c, o, "speaker", "hold_ms", 0, MCU_SPEAKER_HOLD_MS_MAX,
+                     &cfg->speaker.hold_ms);
+    if (rc == MCU_OK)
+        rc = get_int(c, o, "speaker", "rolling_interval_ms", MCU_ROLLING_INTERVAL_MS_MIN,
+                     MCU_ROLLING_INTERVAL_MS_MAX, &cfg->speaker.rolling_interval_ms);
+    if (rc == MCU_OK)
+        rc = get_bool(c, o, "speaker", "pinned_in_loudest", &cfg->speaker.pinned_in_loudest);
+    return rc;
+}
+
+/* Printable ASCII without spaces: a token travels in an HTTP header and a URL. */
+static bool valid_token(const char *s)
+{
+    for (; *s; s++)
+        if (*s <= ' ' || *s > '~')
+            return false;
+    return true;
+}
+
+static int parse_control(ctx_t *c, json_t *o, mcu_config_t *cfg)
+{
+    static const char *const keys[] = {"listen", "port", "token", "token_file", "state_file",
+                                       NULL};
+    mcu_control_config_t *cc = &cfg->control;
+    if (!json_is_object(o))
+        return fail(c, "control", "must be an object");
+    bool present;
+    int port = cc->port;
+    int rc = check_keys(c, o, "control", keys);
+    if (rc == MCU_OK)
+        rc = get_ipv4(c, o, "control", "listen", &cc->listen, &present);
+    if (rc == MCU_OK)
+        rc = get_int(c, o, "control", "port", 0, 65535, &port);
+    cc->port = (uint16_t)port;
+    if (rc == MCU_OK)
+        rc = get_str(c, o, "control", "token", cc->token, sizeof cc->token, &present);
+    if (rc == MCU_OK && present && (strlen(cc->token) < MCU_TOKEN_MIN || !valid_token(cc->token)))
+        return fail(c, "control.token", "must be %d to %d printable characters without spaces",
+                    MCU_TOKEN_MIN, MCU_TOKEN_MAX - 1);
+    if (rc == MCU_OK)
+        rc = get_str(c, o, "control", "token_file", cc->token_file, sizeof cc->token_file,
+                     NULL);
+    json_t *sf = json_object_get(o, "state_file");
+    if (rc == MCU_OK && sf && json_is_string(sf) && json_string_length(sf) == 0) {
+        cc->state_file[0] = '\0'; /* "" keeps no state */
+        cc->state_file_given = true;
+    } else if (rc == MCU_OK) {
+        rc = get_str(c, o, "control", "state_file", cc->state_file, sizeof cc->state_file,
+                     &cc->state_file_given);
+    }
+    if (rc == MCU_OK && !cc->token[0] && cc->port &&
+        ntohl(cc->listen.sin_addr.s_addr) >> 24 != 127)
+        return fail(c, "control.token", "is required when control.listen is not a loopback "
+                                        "address");
+    return rc;
+}
+
 static int parse_array(ctx_t *c, json_t *root, const char *key, size_t max, json_t **out)
 {
     *out = json_object_get(root, key);
@@ -462,7 +534,8 @@ static int parse_array(ctx_t *c, json_t *root, const char *key, size_t max, json
 
 int mcu_config_parse(const char *text, size_t len, mcu_config_t *cfg, mcu_config_error_t *err)
 {
-    static const char *const keys[] = {"conference", "profiles", "sites", "log_level", NULL};
+    static const char *const keys[] = {"conference", "profiles", "sites", "log_level",
+                                       "speaker", "control", NULL};
     mcu_config_error_t scratch;
     ctx_t c = {.text = text, .len = len, .err = err ? err : &scratch};
     memset(c.err, 0, sizeof *c.err);
@@ -492,6 +565,12 @@ int mcu_config_parse(const char *text, size_t len, mcu_config_t *cfg, mcu_config
         else
             cfg->log_level = (mcu_log_level_t)l;
     }
+    json_t *sec = json_object_get(root, "speaker");
+    if (rc == MCU_OK && sec)
+        rc = parse_speaker(&c, sec, cfg);
+    sec = json_object_get(root, "control");
+    if (rc == MCU_OK && sec)
+        rc = parse_control(&c, sec, cfg);
     json_t *arr = NULL;
     if (rc == MCU_OK)
         rc = parse_array(&c, root, "profiles", MCU_MAX_PROFILES, &arr);
@@ -550,6 +629,16 @@ int mcu_config_load(const char *path, mcu_config_t *cfg, mcu_config_error_t *err
         rc = mcu_config_parse(buf, n, cfg, err);
     }
     free(buf);
+    if (rc == MCU_OK && !cfg->control.state_file_given) {
+        /* conference.json -> conference.state.json, next to the config it belongs to */
+        size_t len = strlen(path);
+        if (len > 5 && strcmp(path + len - 5, ".json") == 0)
+            len -= 5;
+        int n2 = snprintf(cfg->control.state_file, sizeof cfg->control.state_file,
+                          "%.*s.state.json", (int)len, path);
+        if (n2 < 0 || (size_t)n2 >= sizeof cfg->control.state_file)
+            cfg->control.state_file[0] = '\0';
+    }
     return rc;
 }
 

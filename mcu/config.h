@@ -18,6 +18,15 @@
  *                            "audio_port": 5002},   optional: else learned from where
  *                                                   the site's media comes from
  *                "profile": "main", "video_pt": 96, "audio_pt": 111}],
+ *     "speaker": {"hold_ms": 2000, "rolling_interval_ms": 10000,
+ *                 "pinned_in_loudest": false},
+ *     "control": {"listen": "127.0.0.1", "port": 8080,     port 0: no control server
+ *                 "token": "...",           16..127 printable bytes; required unless
+ *                                           listening on loopback, where an absent one
+ *                                           is generated and written to token_file
+ *                 "token_file": "mcu-control.token",
+ *                 "state_file": "..."},     default: the config's path with .json
+ *                                           replaced by .state.json; "" keeps none
  *     "log_level": "info"
  *   }
  *
@@ -85,6 +94,39 @@ typedef struct mcu_site_config {
     uint8_t video_pt, audio_pt;
 } mcu_site_config_t;
 
+/* Speaker switching (the "speaker" section). */
+/* Hold: once a site is on screen as the speaker it stays at least this long, so a
+ * cough or a one-word reply never flips the large pane. 2 s is the usual MCU default
+ * (long enough to outlast an interjection, short enough to follow a real handover). */
+#define MCU_SPEAKER_HOLD_MS_DEFAULT 2000
+#define MCU_SPEAKER_HOLD_MS_MAX 60000
+/* Rolling slots move on every 10 s: long enough to recognise a room. */
+#define MCU_ROLLING_INTERVAL_MS_DEFAULT 10000
+#define MCU_ROLLING_INTERVAL_MS_MIN 1000
+#define MCU_ROLLING_INTERVAL_MS_MAX 3600000
+
+typedef struct mcu_speaker_config {
+    int hold_ms;
+    int rolling_interval_ms;
+    bool pinned_in_loudest;     /* a pinned site may also show in a loudest slot */
+} mcu_speaker_config_t;
+
+/* The control server (the "control" section). */
+#define MCU_CONTROL_PORT_DEFAULT 8080
+/* Bearer tokens: 16..127 printable ASCII bytes; a generated one is 32 hex digits
+ * (128 random bits). */
+#define MCU_TOKEN_MIN 16
+#define MCU_TOKEN_MAX 128
+
+typedef struct mcu_control_config {
+    struct sockaddr_in listen;  /* default 127.0.0.1 */
+    uint16_t port;              /* 0: no control server */
+    char token[MCU_TOKEN_MAX];  /* "": generated at start (loopback only) */
+    char token_file[MCU_PATH_MAX];  /* where a generated token is written (mode 0600) */
+    char state_file[MCU_PATH_MAX];  /* operator state; "": not kept */
+    bool state_file_given;      /* set in the file (else derived from its path) */
+} mcu_control_config_t;
+
 typedef struct mcu_config {
     char name[MCU_NAME_MAX];
     bool layout_auto;
@@ -96,6 +138,8 @@ typedef struct mcu_config {
     mcu_profile_config_t profiles[MCU_MAX_PROFILES];
     int n_sites;
     mcu_site_config_t sites[MCU_MAX_SITES];
+    mcu_speaker_config_t speaker;
+    mcu_control_config_t control;
 } mcu_config_t;
 
 typedef struct mcu_config_error {

@@ -7,7 +7,12 @@
  *
  * Without --config it runs the built-in 18-site Yên Mô scenario (see mcu/config.h for
  * its ports). A config error names the key and the line and exits with code 2 before
- * anything starts. SIGINT/SIGTERM stop it cleanly.
+ * anything starts. SIGINT/SIGTERM stop it cleanly. SIGHUP reloads the config file:
+ * calls stay up, what can change live changes (names, layout default, speaker settings,
+ * the control token), and an invalid file, or one that changes what needs a restart,
+ * is logged and the running config kept.
+ *
+ * The control server (mcu/control_api) listens on control.listen:control.port.
  */
 #include <getopt.h>
 #include <libavutil/log.h>
@@ -20,6 +25,7 @@
 
 #include "mcu/conference.h"
 #include "mcu/config.h"
+#include "mcu/control_api.h"
 #include "mcu/error.h"
 #include "mcu/log.h"
 
@@ -32,7 +38,9 @@
 typedef struct app {
     uv_loop_t *loop;
     mcu_conference_t *conf;
-    uv_signal_t sigint, sigterm;
+    mcu_control_api_t *api;
+    const char *config_path;
+    uv_signal_t sigint, sigterm, sighup;
     uv_timer_t stop_timer, stats_timer;
     const char *stats_file;
 } app_t;
@@ -91,12 +99,40 @@ static void shutdown_app(app_t *a)
     write_stats(a, stderr);
     uv_close((uv_handle_t *)&a->sigint, NULL);
     uv_close((uv_handle_t *)&a->sigterm, NULL);
+    uv_close((uv_handle_t *)&a->sighup, NULL);
+    mcu_control_api_stop(a->api); /* first: no request reaches a stopping conference */
     uv_close((uv_handle_t *)&a->stop_timer, NULL);
     uv_close((uv_handle_t *)&a->stats_timer, NULL);
     mcu_conference_stop(a->conf);
 }
 
 static void on_signal(uv_signal_t *s, int sig) { shutdown_app(s->data); }
+
+static void on_sighup(uv_signal_t *s, int sig)
+{
+    app_t *a = s->data;
+    if (!a->config_path) {
+        MCU_LOG_WARN("config", "SIGHUP: running the built-in scenario, nothing to reload");
+        return;
+    }
+    mcu_config_t *cfg = malloc(sizeof *cfg);
+    mcu_config_error_t err;
+    char why[256];
+    if (!cfg)
+        return;
+    if (mcu_config_load(a->config_path, cfg, &err) != MCU_OK) {
+        MCU_LOG_ERROR("config", "reload refused, running config kept: %s:%d: %s%s%s",
+                      a->config_path, err.line, err.key, err.key[0] ? ": " : "", err.message);
+    } else if (mcu_conference_reload(a->conf, cfg, why, sizeof why) != MCU_OK) {
+        MCU_LOG_ERROR("config", "reload refused, running config kept: %s", why);
+    } else {
+        if (a->api)
+            mcu_control_api_reload(a->api, cfg);
+        mcu_log_set_level(cfg->log_level);
+        MCU_LOG_INFO("config", "reloaded %s", a->config_path);
+    }
+    free(cfg);
+}
 static void on_stop_timer(uv_timer_t *t) { shutdown_app(t->data); }
 static void on_stats_timer(uv_timer_t *t)
 {
@@ -180,18 +216,27 @@ int main(int argc, char **argv)
         setenv("UV_THREADPOOL_SIZE", n, 1);
     }
     app.loop = uv_default_loop();
+    app.config_path = config_path;
     int rc = mcu_conference_create(app.loop, cfg, &app.conf);
     if (rc == MCU_OK)
         rc = mcu_conference_write_sdp(app.conf);
+    if (rc == MCU_OK && cfg->control.port)
+        rc = mcu_control_api_create(app.loop, app.conf, cfg, &app.api);
     if (rc != MCU_OK) {
         MCU_LOG_ERROR("conference", "cannot start: %s", mcu_strerror(rc));
+        mcu_control_api_stop(app.api);
         mcu_conference_stop(app.conf);
         uv_run(app.loop, UV_RUN_DEFAULT);
+        mcu_control_api_destroy(&app.api);
         mcu_conference_destroy(&app.conf);
+        free(cfg);
         return 1;
     }
     uv_signal_init(app.loop, &app.sigint);
     uv_signal_init(app.loop, &app.sigterm);
+    uv_signal_init(app.loop, &app.sighup);
+    app.sighup.data = &app;
+    uv_signal_start(&app.sighup, on_sighup, SIGHUP);
     uv_timer_init(app.loop, &app.stop_timer);
     uv_timer_init(app.loop, &app.stats_timer);
     app.sigint.data = app.sigterm.data = app.stop_timer.data = app.stats_timer.data = &app;
@@ -205,6 +250,7 @@ int main(int argc, char **argv)
                  cfg->n_sites, cfg->n_profiles, cfg->sdp_dir);
     mcu_conference_start(app.conf);
     uv_run(app.loop, UV_RUN_DEFAULT);
+    mcu_control_api_destroy(&app.api);
     mcu_conference_destroy(&app.conf);
     uv_loop_close(app.loop);
     free(cfg);

@@ -253,6 +253,309 @@ static void marks_in_names(void **state)
     shaped_close(&s);
 }
 
+/* ---- glyph by glyph against FreeType alone ---- */
+
+/* An independent reference: FreeType only (no HarfBuzz, none of label.c's code), one
+ * glyph per code point from the cmap, rendered anti-aliased with FreeType's default
+ * hinting, placed by FreeType's advances plus its kerning pairs, from the label's pen
+ * origin (origin_x) on the label's baseline. label.c's convention, read from blit():
+ * glyph bitmap row 0 lands on label row `baseline - bitmap_top`, column
+ * `origin_x + pen + bitmap_left`. */
+
+/* Sizes of the glyph tests: the smallest tile size, a middle one, BIG_PX. */
+static const int GLYPH_PX[] = {MCU_LABEL_PX_MIN, 20, BIG_PX};
+/* The two names, NFC (the literals are precomposed; test_text.c checks such literals
+ * byte by byte). */
+static const char *const GLYPH_NAMES[] = {"Khánh Thượng", "Yên Thắng"};
+/* A label pixel counts as ink for a reference pixel at this coverage: a quarter, so an
+ * edge pixel the label's light hinting puts a little further out still counts... */
+#define MATCH_INK 64
+/* ... within this many pixels in each direction (hinting and advance rounding differ
+ * between FreeType's default mode and the label's light mode by up to one pixel). */
+#define MATCH_TOL_PX 1
+/* Share of each glyph's reference ink (coverage >= INK) the label must have. */
+#define MATCH_MIN_PCT 95.0
+/* Most code points in a test name. */
+#define MAX_CPS 32
+
+typedef struct ref_glyph {
+    uint32_t cp;
+    FT_UInt index;
+    int pen;          /* pen position, pixels from origin_x */
+    int advance;      /* pixels to the next pen position (kerning not included) */
+    int x, y;         /* top-left of the bitmap in label coordinates */
+    int w, h;
+    uint8_t *px;      /* w x h coverage, owned */
+} ref_glyph_t;
+
+typedef struct ref_line {
+    ref_glyph_t g[MAX_CPS];
+    int n;
+} ref_line_t;
+
+/* Minimal UTF-8 decoding for the test's own, well-formed literals. */
+static int utf8_decode(const char *s, uint32_t *cps, int max)
+{
+    int n = 0;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        uint32_t c = *p;
+        int len = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+        c = len == 1 ? c : len == 2 ? c & 0x1F : len == 3 ? c & 0x0F : c & 0x07;
+        for (int k = 1; k < len; k++)
+            c = (c << 6) | (p[k] & 0x3Fu);
+        assert_true(n < max);
+        cps[n++] = c;
+        p += len;
+    }
+    return n;
+}
+
+static FT_Face ref_face_open(FT_Library ft, int px)
+{
+    FT_Face face;
+    assert_int_equal(FT_New_Face(ft, mcu_label_font_file(lr), 0, &face), 0);
+    assert_int_equal(FT_Set_Pixel_Sizes(face, 0, (FT_UInt)px), 0);
+    return face;
+}
+
+/* Lays out `text` with FreeType alone, relative to bm's origin and baseline. */
+static void ref_layout(FT_Face face, const char *text, const mcu_label_bitmap_t *bm,
+                       ref_line_t *line)
+{
+    uint32_t cps[MAX_CPS];
+    memset(line, 0, sizeof *line);
+    line->n = utf8_decode(text, cps, MAX_CPS);
+    long pen = 0;   /* 26.6 */
+    FT_UInt prev = 0;
+    for (int i = 0; i < line->n; i++) {
+        ref_glyph_t *g = &line->g[i];
+        g->cp = cps[i];
+        g->index = FT_Get_Char_Index(face, cps[i]);
+        if (g->index == 0)
+            fail_msg("\"%s\": the font has no glyph for U+%04X (it would draw a box)", text,
+                     cps[i]);
+        if (prev && FT_HAS_KERNING(face)) {
+            FT_Vector k;
+            assert_int_equal(FT_Get_Kerning(face, prev, g->index, FT_KERNING_DEFAULT, &k), 0);
+            pen += k.x;
+        }
+        prev = g->index;
+        assert_int_equal(FT_Load_Glyph(face, g->index, FT_LOAD_RENDER), 0);
+        const FT_GlyphSlot slot = face->glyph;
+        assert_int_equal(slot->bitmap.pixel_mode, FT_PIXEL_MODE_GRAY);
+        g->pen = round26(pen);
+        g->advance = round26(slot->advance.x);
+        g->x = bm->origin_x + g->pen + slot->bitmap_left;
+        g->y = bm->baseline - slot->bitmap_top;
+        g->w = (int)slot->bitmap.width;
+        g->h = (int)slot->bitmap.rows;
+        if (g->w && g->h) {
+            g->px = malloc((size_t)g->w * (size_t)g->h);
+            assert_non_null(g->px);
+            for (int r = 0; r < g->h; r++)
+                memcpy(g->px + r * g->w, slot->bitmap.buffer + r * slot->bitmap.pitch,
+                       (size_t)g->w);
+        }
+        pen += slot->advance.x;
+    }
+}
+
+static void ref_free(ref_line_t *line)
+{
+    for (int i = 0; i < line->n; i++)
+        free(line->g[i].px);
+    memset(line, 0, sizeof *line);
+}
+
+static int label_at(const mcu_label_bitmap_t *bm, int x, int y)
+{
+    return x < 0 || y < 0 || x >= bm->w || y >= bm->h ? 0 : bm->alpha[y * bm->stride + x];
+}
+
+/* Whether the label has coverage >= MATCH_INK within MATCH_TOL_PX of (x, y), looking
+ * only at rows < row_limit. */
+static bool label_ink_near(const mcu_label_bitmap_t *bm, int x, int y, int row_limit)
+{
+    for (int dy = -MATCH_TOL_PX; dy <= MATCH_TOL_PX; dy++)
+        for (int dx = -MATCH_TOL_PX; dx <= MATCH_TOL_PX; dx++)
+            if (y + dy < row_limit && label_at(bm, x + dx, y + dy) >= MATCH_INK)
+                return true;
+    return false;
+}
+
+/* Reference ink pixels of g (coverage >= INK) in label rows < row_limit, and how many
+ * of them the label matches (ink within the tolerance, also above row_limit). */
+static void match_glyph(const mcu_label_bitmap_t *bm, const ref_glyph_t *g, int row_limit,
+                        int *ref_ink, int *matched)
+{
+    *ref_ink = *matched = 0;
+    for (int r = 0; r < g->h; r++)
+        for (int c = 0; c < g->w; c++) {
+            if (g->px[r * g->w + c] < INK || g->y + r >= row_limit)
+                continue;
+            ++*ref_ink;
+            *matched += label_ink_near(bm, g->x + c, g->y + r, row_limit);
+        }
+}
+
+static void utf8_of(uint32_t cp, char out[5])
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp, out[1] = 0;
+    } else if (cp < 0x800) {
+        out[0] = (char)(0xC0 | cp >> 6), out[1] = (char)(0x80 | (cp & 0x3F)), out[2] = 0;
+    } else {
+        out[0] = (char)(0xE0 | cp >> 12), out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F)), out[3] = 0;
+    }
+}
+
+/* The accented letters of the names and their base letters. */
+static uint32_t base_of(uint32_t cp)
+{
+    switch (cp) {
+    case 0xE1: case 0x1EAF: return 'a';   /* á ắ */
+    case 0xEA: return 'e';                /* ê */
+    case 0x1B0: return 'u';               /* ư */
+    case 0x1EE3: return 'o';              /* ợ */
+    default: return 0;
+    }
+}
+
+/* Pixels above the baseline of the base letter's topmost ink row (coverage >= INK) in
+ * the reference: its x-height, overshoot included. */
+static int base_top(FT_Face face, uint32_t base)
+{
+    assert_int_equal(FT_Load_Char(face, base, FT_LOAD_RENDER), 0);
+    const FT_Bitmap *b = &face->glyph->bitmap;
+    for (int r = 0; r < (int)b->rows; r++)
+        for (int c = 0; c < (int)b->width; c++)
+            if (b->buffer[r * b->pitch + c] >= INK)
+                return face->glyph->bitmap_top - r;
+    fail_msg("base letter %c has no ink", (char)base);
+    return 0;
+}
+
+/* Every glyph of the label has the ink the reference rendering has, within a pixel, and
+ * every diacritic of the reference is in the label above its base letter's x-height. */
+static void glyphs_match_freetype(void **state)
+{
+    (void)state;
+    FT_Library ft;
+    assert_int_equal(FT_Init_FreeType(&ft), 0);
+    double worst_pct = 100, worst_mark_pct = 100;
+    for (size_t si = 0; si < sizeof GLYPH_PX / sizeof GLYPH_PX[0]; si++) {
+        const int px = GLYPH_PX[si];
+        FT_Face face = ref_face_open(ft, px);
+        for (size_t ni = 0; ni < sizeof GLYPH_NAMES / sizeof GLYPH_NAMES[0]; ni++) {
+            const char *name = GLYPH_NAMES[ni];
+            mcu_label_bitmap_t bm = {0};
+            render(name, px, WIDE, &bm);
+            assert_int_equal(bm.missing, 0);
+            assert_false(bm.truncated);
+            ref_line_t line;
+            ref_layout(face, name, &bm, &line);
+            double pct[MAX_CPS], mark_pct[MAX_CPS];
+            int mark_ref[MAX_CPS];
+            bool ok = true;
+            double min_pct = 100;
+            for (int i = 0; i < line.n; i++) {
+                const ref_glyph_t *g = &line.g[i];
+                pct[i] = mark_pct[i] = 100;
+                mark_ref[i] = -1;
+                if (g->cp == ' ')
+                    continue;
+                int ref_ink, matched;
+                match_glyph(&bm, g, bm.h, &ref_ink, &matched);
+                if (ref_ink == 0) {
+                    print_message("  U+%04X: no reference ink at %d px\n", g->cp, px);
+                    ok = false;
+                    continue;
+                }
+                pct[i] = 100.0 * matched / ref_ink;
+                ok &= pct[i] >= MATCH_MIN_PCT;
+                min_pct = pct[i] < min_pct ? pct[i] : min_pct;
+                const uint32_t base = base_of(g->cp);
+                if (!base)
+                    continue;
+                /* The marks: reference ink above the base letter's top, which the label
+                 * must have above that row too. */
+                const int limit = bm.baseline - base_top(face, base);
+                int mark_matched;
+                match_glyph(&bm, g, limit, &mark_ref[i], &mark_matched);
+                mark_pct[i] = mark_ref[i] ? 100.0 * mark_matched / mark_ref[i] : 0;
+                ok &= mark_ref[i] > 0 && mark_pct[i] >= MATCH_MIN_PCT;
+                worst_mark_pct = mark_pct[i] < worst_mark_pct ? mark_pct[i] : worst_mark_pct;
+            }
+            worst_pct = min_pct < worst_pct ? min_pct : worst_pct;
+            print_message("%2d px \"%s\": lowest glyph match %.1f%%\n", px, name, min_pct);
+            if (!ok) {
+                for (int i = 0; i < line.n; i++) {
+                    char ch[5];
+                    utf8_of(line.g[i].cp, ch);
+                    print_message("  '%s' U+%04X pen %3d: %5.1f%% of its ink", ch,
+                                  line.g[i].cp, line.g[i].pen, pct[i]);
+                    if (mark_ref[i] >= 0)
+                        print_message(", marks %d px, %5.1f%% in the label", mark_ref[i],
+                                      mark_pct[i]);
+                    print_message("\n");
+                }
+                fail_msg("%d px \"%s\": a glyph or a mark does not match FreeType's", px,
+                         name);
+            }
+            ref_free(&line);
+            mcu_label_bitmap_free(&bm);
+        }
+        FT_Done_Face(face);
+    }
+    print_message("lowest per-glyph match %.1f%%, lowest mark match %.1f%%\n", worst_pct,
+                  worst_mark_pct);
+    FT_Done_FreeType(ft);
+}
+
+/* No character but the space has an empty cell in the label: the columns from its pen
+ * position to the next one (the reference's) hold some ink (coverage >= INK). */
+static void no_blank_cells(void **state)
+{
+    (void)state;
+    FT_Library ft;
+    assert_int_equal(FT_Init_FreeType(&ft), 0);
+    for (size_t si = 0; si < sizeof GLYPH_PX / sizeof GLYPH_PX[0]; si++) {
+        const int px = GLYPH_PX[si];
+        FT_Face face = ref_face_open(ft, px);
+        for (size_t ni = 0; ni < sizeof GLYPH_NAMES / sizeof GLYPH_NAMES[0]; ni++) {
+            const char *name = GLYPH_NAMES[ni];
+            mcu_label_bitmap_t bm = {0};
+            render(name, px, WIDE, &bm);
+            ref_line_t line;
+            ref_layout(face, name, &bm, &line);
+            int fewest = -1;
+            for (int i = 0; i < line.n; i++) {
+                if (line.g[i].cp == ' ')
+                    continue;
+                const int x0 = bm.origin_x + line.g[i].pen;
+                const int x1 = i + 1 < line.n ? bm.origin_x + line.g[i + 1].pen
+                                              : x0 + line.g[i].advance;
+                int ink = 0;
+                for (int y = 0; y < bm.h; y++)
+                    for (int x = x0; x < x1; x++)
+                        ink += label_at(&bm, x, y) >= INK;
+                if (ink == 0)
+                    fail_msg("%d px \"%s\": the cell of character %d (U+%04X, columns "
+                             "%d..%d) is blank", px, name, i, line.g[i].cp, x0, x1 - 1);
+                fewest = fewest < 0 || ink < fewest ? ink : fewest;
+            }
+            print_message("%2d px \"%s\": every cell inked (fewest %d pixels)\n", px, name,
+                          fewest);
+            ref_free(&line);
+            mcu_label_bitmap_free(&bm);
+        }
+        FT_Done_Face(face);
+    }
+    FT_Done_FreeType(ft);
+}
+
 /* Decomposed input: HarfBuzz's normaliser composes base + marks into the font's
  * precomposed glyph (and puts marks in canonical order first), so NFD, NFC and even a
  * non-canonical mark order give the same bitmap, pixel for pixel. */
@@ -504,6 +807,8 @@ int main(void)
         cmocka_unit_test(every_glyph_has_ink),
         cmocka_unit_test(marks_are_drawn),
         cmocka_unit_test(marks_in_names),
+        cmocka_unit_test(glyphs_match_freetype),
+        cmocka_unit_test(no_blank_cells),
         cmocka_unit_test(nfd_equals_nfc),
         cmocka_unit_test(same_box_height),
         cmocka_unit_test(ellipsis),

@@ -1796,6 +1796,36 @@ typedef struct mcuctl_sse {
     int fail;            /* exit status of a failure found in the callback */
 } mcuctl_sse_t;
 
+/* Writes JSON text as the server sent it (numbers keep their digits; re-encoding through
+ * jansson would print -12.3 as -12.300000000000001), on one line: the '\n' between
+ * multi-line "data:" fields, and tabs, become spaces, which JSON allows between tokens
+ * (validated JSON has no raw control character inside a string). C1 controls inside
+ * strings become \u00XX escapes: still the same JSON, and harmless on a terminal. */
+static void mcuctl_put_json_line(const char *text)
+{
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if (*p == '\n' || *p == '\t' || *p == '\r')
+            fputc(' ', stdout);
+        else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+            printf("\\u%04x", (unsigned)*++p);
+        else
+            fputc(*p, stdout);
+    }
+}
+
+/* A JSON string literal for `s` (or null); false if `s` is not UTF-8. */
+static bool mcuctl_put_json_string(const char *s)
+{
+    json_t *v = s ? json_string(s) : json_null();
+    char *text = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
+    json_decref(v);
+    if (!text)
+        return false;
+    mcuctl_put_json_line(text);
+    free(text);
+    return true;
+}
+
 static bool mcuctl_sse_dispatch(mcuctl_sse_t *s)
 {
     if (s->data.len == 0) { /* no data: nothing to dispatch (HTML 9.2.6) */
@@ -1805,42 +1835,38 @@ static bool mcuctl_sse_dispatch(mcuctl_sse_t *s)
     s->data.data[--s->data.len] = '\0'; /* the last '\n' */
     const char *type = s->type.len ? s->type.data : "message";
     json_error_t jerr;
-    json_t *data = json_loadb(s->data.data, s->data.len, 0, &jerr);
+    json_t *data = json_loadb(s->data.data, s->data.len, JSON_DECODE_ANY, &jerr);
+    bool is_json = data != NULL;
+    json_decref(data); /* parsed only to validate: the text is printed as sent */
+    if (!is_json)
+        fprintf(stderr, "mcuctl: event %ld (%s): data is not JSON (%s)\n", s->count + 1,
+                type, jerr.text);
     if (s->c->json) {
-        json_t *o = json_object();
-        bool ok = o && !json_object_set_new(o, "event", json_string(type)) &&
-                  !json_object_set_new(o, "id", s->id.len ? json_string(s->id.data)
-                                                          : json_null()) &&
-                  !json_object_set_new(o, "data", data ? json_incref(data)
-                                                       : json_string(s->data.data));
-        char *line = ok ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-        json_decref(o);
-        if (!line) {
-            json_decref(data);
-            s->fail = mcuctl_fail(MCUCTL_EXIT_SERVER, "event %ld (%s) cannot be printed "
-                                  "as JSON (not UTF-8?)", s->count + 1, type);
+        /* {"event":TYPE,"id":ID|null,"data":DATA}; DATA as a string if it is not JSON. */
+        fputs("{\"event\":", stdout);
+        bool ok = mcuctl_put_json_string(type);
+        fputs(",\"id\":", stdout);
+        ok = ok && mcuctl_put_json_string(s->id.len ? s->id.data : NULL);
+        fputs(",\"data\":", stdout);
+        if (is_json)
+            mcuctl_put_json_line(s->data.data);
+        else
+            ok = ok && mcuctl_put_json_string(s->data.data);
+        fputs("}\n", stdout);
+        if (!ok) {
+            s->fail = mcuctl_fail(MCUCTL_EXIT_SERVER, "event %ld has a type, id or data "
+                                  "that is not UTF-8", s->count + 1);
             return false;
         }
-        puts(line);
-        free(line);
     } else {
         mcuctl_put_clean(stdout, type);
         fputc(' ', stdout);
-        char *line = data ? json_dumps(data, JSON_COMPACT | JSON_PRESERVE_ORDER |
-                                                  JSON_ENCODE_ANY)
-                          : NULL;
-        if (line) {
-            fputs(line, stdout); /* one line: JSON escapes every control character */
-            free(line);
-        } else {
-            /* Not JSON (against the contract): print it anyway, on one line. */
-            fprintf(stderr, "mcuctl: event %ld (%s): data is not JSON (%s)\n",
-                    s->count + 1, type, jerr.text);
-            mcuctl_put_clean(stdout, s->data.data);
-        }
+        if (is_json)
+            mcuctl_put_json_line(s->data.data);
+        else
+            mcuctl_put_clean(stdout, s->data.data); /* against the contract; one line */
         fputc('\n', stdout);
     }
-    json_decref(data);
     if (fflush(stdout) != 0) {
         s->fail = mcuctl_fail(MCUCTL_EXIT_SERVER, "writing to stdout: %s", strerror(errno));
         return false;

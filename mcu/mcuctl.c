@@ -8,8 +8,12 @@
  *   --url URL          default $MCU_URL, else http://127.0.0.1:8080
  *   --token TOKEN      default $MCU_TOKEN, else the first line of the token file
  *   --token-file FILE  default $MCU_TOKEN_FILE, else ./mcu-control.token
- *   --json             print the server's JSON instead of the readable form
+ *   --json             print the server's JSON instead of the readable form (sdp,
+ *                      metrics and a snapshot written to stdout are printed as they are)
  *   -h, --help         this text
+ *   Options may come before or after the command; `--` ends them (for a label that
+ *   starts with '-'). Prefer $MCU_TOKEN or the token file to --token, which other users
+ *   can read in the process list.
  *
  *   status                         conference name, layout, active speaker, settings,
  *                                  then the sites table
@@ -42,8 +46,9 @@
  *
  * Exit status: 0 ok; 1 the server answered an error (printed from its JSON error body as
  * "mcuctl: HTTP 404 not_found: <message>") or an answer that cannot be used (too large,
- * not JSON) or saved; 2 usage error (the message says which argument); 3 cannot connect,
- * or the connection failed or closed before the answer or the event stream ended.
+ * not JSON) or saved; 2 usage error (the message says which argument), including no
+ * usable token; 3 cannot connect, or the connection failed or closed before the answer
+ * (or, for `events`, before --count events).
  *
  * The token is sent only in the Authorization header, never in the URL (URLs end up in
  * logs and shell history).
@@ -129,7 +134,10 @@ static const char mcuctl_help_text[] =
     "  --token TOKEN      default $MCU_TOKEN, else the first line of the token file\n"
     "  --token-file FILE  default $MCU_TOKEN_FILE, else " MCUCTL_DEFAULT_TOKEN_FILE "\n"
     "  --json             print the server's JSON instead of the readable form\n"
+    "                     (sdp, metrics and a snapshot to stdout are printed as they are)\n"
     "  -h, --help         this text\n"
+    "Options may come before or after the command; `--` ends them. Prefer $MCU_TOKEN or\n"
+    "the token file to --token, which others can read in the process list.\n"
     "\n"
     "commands:\n"
     "  status                         conference, layout, active speaker, then the sites\n"
@@ -161,9 +169,9 @@ static const char mcuctl_help_text[] =
     "\n"
     "In the sites table TALK is \"speaker\" for the active speaker, \"yes\" for another\n"
     "site talking; dBFS is the audio level; LOSS% is video packet loss.\n"
-    "Put `--` before a label that starts with '-'.\n"
+    "Put `--` before a label that starts with '-': mcuctl label ID -- -TEXT\n"
     "\n"
-    "exit status: 0 ok; 1 the server answered an error; 2 usage error;\n"
+    "exit status: 0 ok; 1 the server answered an error; 2 usage error (or no token);\n"
     "             3 cannot connect (or the connection was lost)\n";
 
 /* ---- small helpers -------------------------------------------------------------------- */
@@ -265,6 +273,21 @@ static size_t mcuctl_put_clean(FILE *f, const char *s)
             n++;
     }
     return n;
+}
+
+/* The same cleaning, in place, for server text that goes into a formatted message
+ * (a Content-Type, a JSON parser's "near '...'" excerpt). */
+static void mcuctl_clean_inplace(char *s)
+{
+    for (unsigned char *p = (unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            *p = '?';
+        else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+            p[0] = '?';
+            p[1] = '?';
+            p++;
+        }
+    }
 }
 
 /* One table cell, left-aligned, padded to `width` columns. Columns are counted as code
@@ -410,8 +433,9 @@ static int mcuctl_client_token(mcuctl_client_t *c)
         return MCUCTL_EXIT_OK;
     const char *tok = c->token_arg;
     const char *from = "--token";
-    if (!tok && getenv("MCU_TOKEN") && *getenv("MCU_TOKEN")) { /* "" counts as unset */
-        tok = getenv("MCU_TOKEN");
+    const char *env = getenv("MCU_TOKEN");
+    if (!tok && env && *env) { /* "" counts as unset */
+        tok = env;
         from = "$MCU_TOKEN";
     }
     if (tok) {
@@ -425,8 +449,9 @@ static int mcuctl_client_token(mcuctl_client_t *c)
 
     const char *path = c->token_file;
     const char *path_from = "--token-file";
-    if (!path && getenv("MCU_TOKEN_FILE") && *getenv("MCU_TOKEN_FILE")) {
-        path = getenv("MCU_TOKEN_FILE");
+    env = getenv("MCU_TOKEN_FILE");
+    if (!path && env && *env) {
+        path = env;
         path_from = "$MCU_TOKEN_FILE";
     }
     if (!path) {
@@ -558,7 +583,6 @@ static int mcuctl_http(mcuctl_client_t *c, const char *method, const char *path,
     if (ex)
         return ex;
     *r = (mcuctl_response_t){0};
-    ex = MCUCTL_EXIT_SERVER;
     char *url = mcuctl_format("%s%s", c->base_url, path);
     char *payload = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER |
                                                 JSON_REAL_PRECISION(MCUCTL_REAL_DIGITS))
@@ -604,8 +628,10 @@ static int mcuctl_http(mcuctl_client_t *c, const char *method, const char *path,
         goto out;
     }
     char *ct = NULL;
-    if (curl_easy_getinfo(c->curl, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
+    if (curl_easy_getinfo(c->curl, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct) {
         snprintf(r->content_type, sizeof r->content_type, "%s", ct);
+        mcuctl_clean_inplace(r->content_type);
+    }
     if (!r->body.data && !mcuctl_buf_append(&r->body, "", 0)) { /* always a string */
         ex = mcuctl_oom();
         goto out;
@@ -643,7 +669,9 @@ static int mcuctl_check_status(const mcuctl_client_t *c, const mcuctl_buf_t *bod
     if (msg) {
         fputs(": ", stderr);
         mcuctl_put_clean(stderr, msg);
-    } else if (!code && body->len > 0) {
+    } else if (!code && (body->len == 0 || !body->data)) {
+        fprintf(stderr, " (empty answer: is %s the MCU control API?)", c->base_url);
+    } else if (!code) {
         /* Not the API's error body: a short, cleaned snippet of its first line. */
         char snip[MCUCTL_ERROR_SNIPPET + 1];
         size_t n = 0;
@@ -653,7 +681,7 @@ static int mcuctl_check_status(const mcuctl_client_t *c, const mcuctl_buf_t *bod
             n++;
         }
         snip[n] = '\0';
-        fputs(": ", stderr);
+        fputs(" (not the API's error format): ", stderr);
         mcuctl_put_clean(stderr, snip);
     }
     fputc('\n', stderr);
@@ -681,6 +709,7 @@ static int mcuctl_call(mcuctl_client_t *c, const char *method, const char *path,
     *out = json_loadb(r->body.data, r->body.len, 0, &jerr);
     if (!*out) {
         mcuctl_response_free(r);
+        mcuctl_clean_inplace(jerr.text);
         return mcuctl_fail(MCUCTL_EXIT_SERVER, "the answer to %s %s is not JSON (line %d, "
                            "column %d: %s)", method, path, jerr.line, jerr.column, jerr.text);
     }
@@ -1838,9 +1867,12 @@ static bool mcuctl_sse_dispatch(mcuctl_sse_t *s)
     json_t *data = json_loadb(s->data.data, s->data.len, JSON_DECODE_ANY, &jerr);
     bool is_json = data != NULL;
     json_decref(data); /* parsed only to validate: the text is printed as sent */
-    if (!is_json)
-        fprintf(stderr, "mcuctl: event %ld (%s): data is not JSON (%s)\n", s->count + 1,
-                type, jerr.text);
+    if (!is_json) {
+        mcuctl_clean_inplace(jerr.text);
+        fprintf(stderr, "mcuctl: event %ld (", s->count + 1);
+        mcuctl_put_clean(stderr, type);
+        fprintf(stderr, "): data is not JSON (%s)\n", jerr.text);
+    }
     if (s->c->json) {
         /* {"event":TYPE,"id":ID|null,"data":DATA}; DATA as a string if it is not JSON. */
         fputs("{\"event\":", stdout);
@@ -1941,8 +1973,11 @@ static size_t mcuctl_on_sse(char *ptr, size_t size, size_t nmemb, void *ud)
         }
         if (status == 200) {
             if (!ct || strncasecmp(ct, "text/event-stream", strlen("text/event-stream"))) {
+                char shown[MCUCTL_CONTENT_TYPE_MAX];
+                snprintf(shown, sizeof shown, "%s", ct ? ct : "none");
+                mcuctl_clean_inplace(shown);
                 s->fail = mcuctl_fail(MCUCTL_EXIT_SERVER, "the answer is not an event "
-                                      "stream (Content-Type %s)", ct ? ct : "none");
+                                      "stream (Content-Type %s)", shown);
                 return 0;
             }
             s->streaming = true;

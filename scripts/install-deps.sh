@@ -10,6 +10,8 @@ PACKAGES=(
   # media and network libraries
   libuv1-dev libavcodec-dev libavformat-dev libavfilter-dev libswscale-dev libavutil-dev
   libswresample-dev libopus-dev libsrtp2-dev libyuv-dev libjansson-dev libmicrohttpd-dev
+  # label NFC normalisation; mcuctl and the API test's HTTP client
+  libunistring-dev libcurl4-openssl-dev
   # tile labels: shaping (Vietnamese diacritics) and font lookup
   libfreetype-dev libharfbuzz-dev libfontconfig-dev
   # tests
@@ -19,6 +21,8 @@ PACKAGES=(
   # real peers for integration tests
   ffmpeg gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
+  # the control page's browser test: Debian's Chromium, driven by playwright-core (npm)
+  chromium nodejs
 )
 
 missing=()
@@ -28,14 +32,21 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: all ${#PACKAGES[@]} packages present"
-  exit 0
-fi
-
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+else
+  echo "install-deps: installing ${missing[*]}"
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# npm: bundled with some Node.js builds, a separate Debian package with Debian's own.
+if ! command -v npm >/dev/null 2>&1; then
+  echo "install-deps: installing npm"
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends npm
+fi

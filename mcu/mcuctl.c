@@ -6,7 +6,8 @@
  *   mcuctl [--url URL] [--token TOKEN | --token-file FILE] [--json] COMMAND [ARGS]
  *
  *   --url URL          default $MCU_URL, else http://127.0.0.1:8080
- *   --token TOKEN      default $MCU_TOKEN, else the first line of the token file
+ *   --token TOKEN      default: --token-file if given, else $MCU_TOKEN, else the first
+ *                      line of the token file
  *   --token-file FILE  default $MCU_TOKEN_FILE, else ./mcu-control.token
  *   --json             print the server's JSON instead of the readable form (sdp,
  *                      metrics and a snapshot written to stdout are printed as they are)
@@ -425,8 +426,8 @@ static int mcuctl_token_check(const char *tok, const char *from)
     return MCUCTL_EXIT_OK;
 }
 
-/* --token, else $MCU_TOKEN, else the first line of --token-file / $MCU_TOKEN_FILE /
- * ./mcu-control.token. */
+/* --token, else --token-file, else $MCU_TOKEN, else the first line of $MCU_TOKEN_FILE /
+ * ./mcu-control.token: what is on the command line wins over the environment. */
 static int mcuctl_client_token(mcuctl_client_t *c)
 {
     if (c->token)
@@ -434,7 +435,7 @@ static int mcuctl_client_token(mcuctl_client_t *c)
     const char *tok = c->token_arg;
     const char *from = "--token";
     const char *env = getenv("MCU_TOKEN");
-    if (!tok && env && *env) { /* "" counts as unset */
+    if (!tok && !c->token_file && env && *env) { /* "" counts as unset */
         tok = env;
         from = "$MCU_TOKEN";
     }

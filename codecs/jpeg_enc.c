@@ -11,6 +11,7 @@
 #include <libswscale/swscale.h>
 
 #include "codecs/av_err.h"
+#include "codecs/pix_fmt.h"
 #include "mcu/error.h"
 
 /* Smallest source side: a 4:2:0 picture needs two rows and columns for one chroma
@@ -26,27 +27,6 @@
 
 /* Encoder time base: mjpeg needs one to open; a still picture has no timing. */
 #define JPEG_TIME_BASE_DEN 25
-
-/* The yuvj* formats are FFmpeg's older way of saying "this yuv* format at full range":
- * the yuv* twin (same memory layout) or fmt itself. Handing swscale the twin and the
- * range separately spares a "deprecated pixel format" log line per call. */
-static enum AVPixelFormat plain_format(enum AVPixelFormat fmt)
-{
-    switch (fmt) {
-    case AV_PIX_FMT_YUVJ420P:
-        return AV_PIX_FMT_YUV420P;
-    case AV_PIX_FMT_YUVJ422P:
-        return AV_PIX_FMT_YUV422P;
-    case AV_PIX_FMT_YUVJ444P:
-        return AV_PIX_FMT_YUV444P;
-    case AV_PIX_FMT_YUVJ440P:
-        return AV_PIX_FMT_YUV440P;
-    case AV_PIX_FMT_YUVJ411P:
-        return AV_PIX_FMT_YUV411P;
-    default:
-        return fmt;
-    }
-}
 
 /* The output size: see the header. */
 static void output_size(int src_w, int src_h, int max_w, int *w, int *h)
@@ -208,7 +188,7 @@ int mcu_jpeg_encode(const AVFrame *src, int max_w, int qscale, uint8_t **out,
         return MCU_ERR_INVAL;
     if (desc->flags & (AV_PIX_FMT_FLAG_HWACCEL | AV_PIX_FMT_FLAG_BITSTREAM))
         return MCU_ERR_UNSUPPORTED;
-    const enum AVPixelFormat fmt = plain_format((enum AVPixelFormat)src->format);
+    const enum AVPixelFormat fmt = mcu__pix_fmt_plain((enum AVPixelFormat)src->format);
     if (!sws_isSupportedInput(fmt))
         return MCU_ERR_UNSUPPORTED;
     /* Every plane the format has must be there. */

@@ -13,6 +13,7 @@
 #include <libyuv/scale.h>
 
 #include "codecs/av_err.h"
+#include "codecs/pix_fmt.h"
 #include "mcu/cpu.h"
 #include "mcu/error.h"
 
@@ -189,28 +190,6 @@ static int source_at(const AVFrame *src, const AVPixFmtDescriptor *desc, mcu_rec
     return MCU_OK;
 }
 
-/* The yuvj* formats are FFmpeg's older way of saying "this yuv* format at full range":
- * returns the yuv* twin (same memory layout), or fmt itself. Handing swscale the twin
- * and the range separately also spares a "deprecated pixel format" log line per
- * context. */
-static enum AVPixelFormat plain_format(enum AVPixelFormat fmt)
-{
-    switch (fmt) {
-    case AV_PIX_FMT_YUVJ420P:
-        return AV_PIX_FMT_YUV420P;
-    case AV_PIX_FMT_YUVJ422P:
-        return AV_PIX_FMT_YUV422P;
-    case AV_PIX_FMT_YUVJ444P:
-        return AV_PIX_FMT_YUV444P;
-    case AV_PIX_FMT_YUVJ440P:
-        return AV_PIX_FMT_YUV440P;
-    case AV_PIX_FMT_YUVJ411P:
-        return AV_PIX_FMT_YUV411P;
-    default:
-        return fmt;
-    }
-}
-
 /* ---- the two scaling paths ---- */
 
 /* Maps the placed rectangle from full to limited range in place: after the scale, so it
@@ -329,7 +308,7 @@ int mcu_composer_draw(mcu_composer_t *c, mcu_canvas_t *canvas, int tile_index,
     if (rc != MCU_OK)
         return rc;
 
-    const enum AVPixelFormat fmt = plain_format((enum AVPixelFormat)src->format);
+    const enum AVPixelFormat fmt = mcu__pix_fmt_plain((enum AVPixelFormat)src->format);
     const bool full = fmt != src->format || src->color_range == AVCOL_RANGE_JPEG;
     if (fmt == AV_PIX_FMT_YUV420P) {
         if (!s[1] || !s[2])

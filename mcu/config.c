@@ -514,9 +514,11 @@ static int parse_control(ctx_t *c, json_t *o, mcu_config_t *cfg)
                      &cc->state_file_given);
     }
     if (rc == MCU_OK && !cc->token[0] && cc->port &&
-        ntohl(cc->listen.sin_addr.s_addr) >> 24 != 127)
-        return fail(c, "control.token", "is required when control.listen is not a loopback "
-                                        "address");
+        ntohl(cc->listen.sin_addr.s_addr) >> 24 != 127) {
+        rc = fail(c, "control.token", "is required when control.listen is not a loopback "
+                                      "address");
+        c->err->line = mcu_json_line_of(c->text, c->len, "control.listen"); /* no token line */
+    }
     return rc;
 }
 

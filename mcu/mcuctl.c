@@ -736,6 +736,74 @@ static char *mcuctl_site_path(const mcuctl_client_t *c, const char *id, const ch
     return p;
 }
 
+/* {"key": value}, taking `value` (which may be NULL: then the body is NULL too); NULL
+ * when out of memory. */
+static json_t *mcuctl_one_field(const char *key, json_t *value)
+{
+    json_t *o = json_object();
+    if (!o) {
+        json_decref(value);
+        return NULL;
+    }
+    if (json_object_set_new(o, key, value) != 0) { /* it releases `value` */
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* Prints the readable form of a parsed JSON answer. */
+typedef void (*mcuctl_print_fn)(const json_t *root);
+
+/* A JSON request whose whole answer is shown: as the server sent it with --json, else
+ * through `print`. Takes `body` (NULL: none). Returns the exit status. */
+static int mcuctl_show(mcuctl_client_t *c, const char *method, const char *path,
+                       json_t *body, mcuctl_print_fn print)
+{
+    mcuctl_response_t r;
+    json_t *root;
+    int ex = mcuctl_call(c, method, path, body, &root, &r);
+    json_decref(body);
+    if (ex)
+        return ex;
+    if (c->json)
+        mcuctl_print_raw(&r.body);
+    else
+        print(root);
+    json_decref(root);
+    mcuctl_response_free(&r);
+    return MCUCTL_EXIT_OK;
+}
+
+/* Picks (a new reference to) the part of the conference that --json prints; NULL when
+ * the conference has no such part. */
+typedef json_t *(*mcuctl_pick_fn)(const json_t *conf);
+
+/* GET /conference for the views no route returns alone (layout, slots, settings): with
+ * --json the part `pick` builds, else the conference through `print`. `what` names the
+ * part in the error when it is missing. Returns the exit status. */
+static int mcuctl_show_conference(mcuctl_client_t *c, mcuctl_pick_fn pick, const char *what,
+                                  mcuctl_print_fn print)
+{
+    mcuctl_response_t r;
+    json_t *conf;
+    int ex = mcuctl_call(c, "GET", MCUCTL_API "/conference", NULL, &conf, &r);
+    if (ex)
+        return ex;
+    if (c->json) {
+        json_t *o = pick(conf);
+        bool ok = o && mcuctl_print_json(o);
+        json_decref(o);
+        if (!ok)
+            ex = mcuctl_fail(MCUCTL_EXIT_SERVER, "the conference has no %s", what);
+    } else {
+        print(conf);
+    }
+    json_decref(conf);
+    mcuctl_response_free(&r);
+    return ex;
+}
+
 /* ---- readable output ---------------------------------------------------------------------- */
 
 /* Code points of a UTF-8 string (see mcuctl_cell). */
@@ -1116,58 +1184,62 @@ static int mcuctl_need_id(const char *id, const char *cmd)
 
 typedef int (*mcuctl_run_fn)(mcuctl_client_t *c, const mcuctl_args_t *a);
 
+/* The conference overview, then the sites table. */
+static void mcuctl_print_status(const json_t *conf)
+{
+    const json_t *sites = json_object_get(conf, "sites");
+    fputs("conference      ", stdout);
+    mcuctl_cell(mcuctl_jstr(conf, "name"), 0);
+    fputs("\nlayout          ", stdout);
+    mcuctl_print_layout_line(json_object_get(conf, "layout"));
+    fputs("active speaker  ", stdout);
+    mcuctl_cell(mcuctl_jstr(conf, "active_speaker"), 0);
+    fputs("\nsettings        ", stdout);
+    mcuctl_print_settings(json_object_get(conf, "settings"));
+    size_t live = 0, nosig = 0, waiting = 0, i;
+    const json_t *s;
+    json_array_foreach(sites, i, s) {
+        const char *st = mcuctl_jstr(s, "state");
+        live += st && !strcmp(st, "live");
+        nosig += st && !strcmp(st, "no_signal");
+        waiting += st && !strcmp(st, "waiting");
+    }
+    printf("sites           %zu (%zu live, %zu no signal, %zu waiting)\n\n",
+           json_array_size(sites), live, nosig, waiting);
+    mcuctl_print_sites_table(sites);
+}
+
 static int mcuctl_cmd_status(mcuctl_client_t *c, const mcuctl_args_t *a)
 {
     (void)a;
-    mcuctl_response_t r;
-    json_t *conf;
-    int ex = mcuctl_call(c, "GET", MCUCTL_API "/conference", NULL, &conf, &r);
-    if (ex)
-        return ex;
-    if (c->json) {
-        mcuctl_print_raw(&r.body);
-    } else {
-        const json_t *sites = json_object_get(conf, "sites");
-        fputs("conference      ", stdout);
-        mcuctl_cell(mcuctl_jstr(conf, "name"), 0);
-        fputs("\nlayout          ", stdout);
-        mcuctl_print_layout_line(json_object_get(conf, "layout"));
-        fputs("active speaker  ", stdout);
-        mcuctl_cell(mcuctl_jstr(conf, "active_speaker"), 0);
-        fputs("\nsettings        ", stdout);
-        mcuctl_print_settings(json_object_get(conf, "settings"));
-        size_t live = 0, nosig = 0, waiting = 0, i;
-        const json_t *s;
-        json_array_foreach(sites, i, s) {
-            const char *st = mcuctl_jstr(s, "state");
-            live += st && !strcmp(st, "live");
-            nosig += st && !strcmp(st, "no_signal");
-            waiting += st && !strcmp(st, "waiting");
-        }
-        printf("sites           %zu (%zu live, %zu no signal, %zu waiting)\n\n",
-               json_array_size(sites), live, nosig, waiting);
-        mcuctl_print_sites_table(sites);
-    }
-    json_decref(conf);
-    mcuctl_response_free(&r);
-    return MCUCTL_EXIT_OK;
+    return mcuctl_show(c, "GET", MCUCTL_API "/conference", NULL, mcuctl_print_status);
+}
+
+/* The answer of GET /sites: {"sites": [...]}. */
+static void mcuctl_print_sites(const json_t *root)
+{
+    mcuctl_print_sites_table(json_object_get(root, "sites"));
 }
 
 static int mcuctl_cmd_sites(mcuctl_client_t *c, const mcuctl_args_t *a)
 {
     (void)a;
-    mcuctl_response_t r;
-    json_t *root;
-    int ex = mcuctl_call(c, "GET", MCUCTL_API "/sites", NULL, &root, &r);
-    if (ex)
-        return ex;
-    if (c->json)
-        mcuctl_print_raw(&r.body);
-    else
-        mcuctl_print_sites_table(json_object_get(root, "sites"));
-    json_decref(root);
-    mcuctl_response_free(&r);
-    return MCUCTL_EXIT_OK;
+    return mcuctl_show(c, "GET", MCUCTL_API "/sites", NULL, mcuctl_print_sites);
+}
+
+/* GET (body NULL) or PUT /api/v1/sites/{id}; takes `body`, prints the site through
+ * `print`. */
+static int mcuctl_show_site(mcuctl_client_t *c, const char *id, json_t *body,
+                            mcuctl_print_fn print)
+{
+    char *path = mcuctl_site_path(c, id, "");
+    if (!path) {
+        json_decref(body);
+        return mcuctl_oom();
+    }
+    int ex = mcuctl_show(c, body ? "PUT" : "GET", path, body, print);
+    free(path);
+    return ex;
 }
 
 static int mcuctl_cmd_site(mcuctl_client_t *c, const mcuctl_args_t *a)
@@ -1175,22 +1247,7 @@ static int mcuctl_cmd_site(mcuctl_client_t *c, const mcuctl_args_t *a)
     int ex = mcuctl_need_id(a->pos[0], "site");
     if (ex)
         return ex;
-    char *path = mcuctl_site_path(c, a->pos[0], "");
-    if (!path)
-        return mcuctl_oom();
-    mcuctl_response_t r;
-    json_t *site;
-    ex = mcuctl_call(c, "GET", path, NULL, &site, &r);
-    free(path);
-    if (ex)
-        return ex;
-    if (c->json)
-        mcuctl_print_raw(&r.body);
-    else
-        mcuctl_print_site_detail(site);
-    json_decref(site);
-    mcuctl_response_free(&r);
-    return MCUCTL_EXIT_OK;
+    return mcuctl_show_site(c, a->pos[0], NULL, mcuctl_print_site_detail);
 }
 
 /* "x,y,w,h;x,y,w,h;..." -> [{"x":..,"y":..,"w":..,"h":..}, ...]. Empty regions (a
@@ -1260,112 +1317,68 @@ static int mcuctl_parse_regions(const char *spec, json_t **out)
     return MCUCTL_EXIT_OK;
 }
 
-static int mcuctl_print_layout_answer(mcuctl_client_t *c, const mcuctl_response_t *r,
-                                      const json_t *root)
+/* "layout grid4, 4 slots" (and the regions of a custom one) from the answer of PUT
+ * /layout or from the conference: both carry "layout". */
+static void mcuctl_print_layout_answer(const json_t *root)
 {
-    if (c->json) {
-        mcuctl_print_raw(&r->body);
-        return MCUCTL_EXIT_OK;
-    }
     fputs("layout ", stdout);
     mcuctl_print_layout_line(json_object_get(root, "layout"));
     mcuctl_print_cells(json_object_get(root, "layout"));
-    return MCUCTL_EXIT_OK;
+}
+
+/* --json of `layout`: the same shape as the PUT answer and the "layout" event. */
+static json_t *mcuctl_pick_layout(const json_t *conf)
+{
+    return json_pack("{sOsO}", "layout", json_object_get(conf, "layout"), "slots",
+                     json_object_get(conf, "slots"));
 }
 
 static int mcuctl_cmd_layout(mcuctl_client_t *c, const mcuctl_args_t *a)
 {
     if (a->regions && a->npos > 0)
         return mcuctl_usage_error("layout: give either a preset or --regions, not both");
-    mcuctl_response_t r;
-    json_t *root;
-    int ex;
-    if (!a->regions && a->npos == 0) {
-        /* No route returns just the layout: take it from the conference. */
-        ex = mcuctl_call(c, "GET", MCUCTL_API "/conference", NULL, &root, &r);
-        if (ex)
-            return ex;
-        if (c->json) {
-            /* The same shape as the PUT answer and the "layout" event. */
-            json_t *o = json_pack("{sOsO}", "layout", json_object_get(root, "layout"),
-                                  "slots", json_object_get(root, "slots"));
-            bool ok = o && mcuctl_print_json(o);
-            json_decref(o);
-            if (!ok)
-                ex = mcuctl_fail(MCUCTL_EXIT_SERVER, "the conference has no layout/slots");
-        } else {
-            fputs("layout ", stdout);
-            mcuctl_print_layout_line(json_object_get(root, "layout"));
-            mcuctl_print_cells(json_object_get(root, "layout"));
-        }
-        json_decref(root);
-        mcuctl_response_free(&r);
-        return ex;
-    }
+    if (!a->regions && a->npos == 0) /* no route returns just the layout */
+        return mcuctl_show_conference(c, mcuctl_pick_layout, "layout/slots",
+                                      mcuctl_print_layout_answer);
 
-    json_t *body = json_object();
-    if (!body)
-        return mcuctl_oom();
+    json_t *body;
     if (a->regions) {
         json_t *regions = NULL;
-        ex = mcuctl_parse_regions(a->regions, &regions);
-        if (ex) {
-            json_decref(body);
+        int ex = mcuctl_parse_regions(a->regions, &regions);
+        if (ex)
             return ex;
-        }
-        if (json_object_set_new(body, "regions", regions) != 0) {
-            json_decref(body);
-            return mcuctl_oom();
-        }
+        body = mcuctl_one_field("regions", regions);
     } else {
-        if (!*a->pos[0]) {
-            json_decref(body);
+        if (!*a->pos[0])
             return mcuctl_usage_error("layout: the preset name is empty");
-        }
         json_t *name = json_string(a->pos[0]);
-        if (!name) {
-            json_decref(body);
+        if (!name)
             return mcuctl_usage_error("layout: the preset name is not valid UTF-8");
-        }
-        if (json_object_set_new(body, "preset", name) != 0) {
-            json_decref(body);
-            return mcuctl_oom();
-        }
+        body = mcuctl_one_field("preset", name);
     }
-    ex = mcuctl_call(c, "PUT", MCUCTL_API "/layout", body, &root, &r);
-    json_decref(body);
-    if (ex)
-        return ex;
-    ex = mcuctl_print_layout_answer(c, &r, root);
-    json_decref(root);
-    mcuctl_response_free(&r);
-    return ex;
+    if (!body)
+        return mcuctl_oom();
+    return mcuctl_show(c, "PUT", MCUCTL_API "/layout", body, mcuctl_print_layout_answer);
+}
+
+/* The answer of GET /layouts: every preset with its slot count. */
+static void mcuctl_print_layouts(const json_t *root)
+{
+    printf("%-14s  %5s  %s\n", "PRESET", "SLOTS", "SPEAKER");
+    size_t i;
+    const json_t *p;
+    json_array_foreach(json_object_get(root, "presets"), i, p) {
+        char n[16];
+        mcuctl_fmt_num(n, sizeof n, p, "slots", "%.0f", 1.0);
+        mcuctl_cell(mcuctl_jstr(p, "name"), 14);
+        printf("  %5s  %s\n", n, mcuctl_yes_no(mcuctl_jbool(p, "speaker")));
+    }
 }
 
 static int mcuctl_cmd_layouts(mcuctl_client_t *c, const mcuctl_args_t *a)
 {
     (void)a;
-    mcuctl_response_t r;
-    json_t *root;
-    int ex = mcuctl_call(c, "GET", MCUCTL_API "/layouts", NULL, &root, &r);
-    if (ex)
-        return ex;
-    if (c->json) {
-        mcuctl_print_raw(&r.body);
-    } else {
-        printf("%-14s  %5s  %s\n", "PRESET", "SLOTS", "SPEAKER");
-        size_t i;
-        const json_t *p;
-        json_array_foreach(json_object_get(root, "presets"), i, p) {
-            char n[16];
-            mcuctl_fmt_num(n, sizeof n, p, "slots", "%.0f", 1.0);
-            mcuctl_cell(mcuctl_jstr(p, "name"), 14);
-            printf("  %5s  %s\n", n, mcuctl_yes_no(mcuctl_jbool(p, "speaker")));
-        }
-    }
-    json_decref(root);
-    mcuctl_response_free(&r);
-    return MCUCTL_EXIT_OK;
+    return mcuctl_show(c, "GET", MCUCTL_API "/layouts", NULL, mcuctl_print_layouts);
 }
 
 static const char *const mcuctl_slot_modes[] = {"site", "loudest", "rolling", "blank", "auto"};
@@ -1412,68 +1425,24 @@ static int mcuctl_cmd_slot(mcuctl_client_t *c, const mcuctl_args_t *a)
     }
     char path[64];
     snprintf(path, sizeof path, MCUCTL_API "/slots/%ld", n);
-    mcuctl_response_t r;
-    json_t *slot;
-    int ex = mcuctl_call(c, "PUT", path, body, &slot, &r);
-    json_decref(body);
-    if (ex)
-        return ex;
-    if (c->json)
-        mcuctl_print_raw(&r.body);
-    else
-        mcuctl_print_slot(slot);
-    json_decref(slot);
-    mcuctl_response_free(&r);
-    return MCUCTL_EXIT_OK;
+    return mcuctl_show(c, "PUT", path, body, mcuctl_print_slot);
+}
+
+/* --json of `slots`: the same shape as the "slots" event. */
+static json_t *mcuctl_pick_slots(const json_t *conf)
+{
+    return json_pack("{sO}", "slots", json_object_get(conf, "slots"));
+}
+
+static void mcuctl_print_conf_slots(const json_t *conf)
+{
+    mcuctl_print_slots_table(json_object_get(conf, "slots"));
 }
 
 static int mcuctl_cmd_slots(mcuctl_client_t *c, const mcuctl_args_t *a)
 {
     (void)a;
-    mcuctl_response_t r;
-    json_t *conf;
-    int ex = mcuctl_call(c, "GET", MCUCTL_API "/conference", NULL, &conf, &r);
-    if (ex)
-        return ex;
-    const json_t *slots = json_object_get(conf, "slots");
-    if (c->json) {
-        /* The same shape as the "slots" event. */
-        json_t *o = json_pack("{sO}", "slots", slots);
-        bool ok = o && mcuctl_print_json(o);
-        json_decref(o);
-        if (!ok)
-            ex = mcuctl_fail(MCUCTL_EXIT_SERVER, "the conference has no slots");
-    } else {
-        mcuctl_print_slots_table(slots);
-    }
-    json_decref(conf);
-    mcuctl_response_free(&r);
-    return ex;
-}
-
-/* PUT /api/v1/sites/{id} with `body`; prints the answer through `print`. */
-static int mcuctl_put_site(mcuctl_client_t *c, const char *id, json_t *body,
-                           void (*print)(const json_t *))
-{
-    char *path = mcuctl_site_path(c, id, "");
-    if (!path) {
-        json_decref(body);
-        return mcuctl_oom();
-    }
-    mcuctl_response_t r;
-    json_t *site;
-    int ex = mcuctl_call(c, "PUT", path, body, &site, &r);
-    free(path);
-    json_decref(body);
-    if (ex)
-        return ex;
-    if (c->json)
-        mcuctl_print_raw(&r.body);
-    else
-        print(site);
-    json_decref(site);
-    mcuctl_response_free(&r);
-    return MCUCTL_EXIT_OK;
+    return mcuctl_show_conference(c, mcuctl_pick_slots, "slots", mcuctl_print_conf_slots);
 }
 
 static int mcuctl_mute(mcuctl_client_t *c, const mcuctl_args_t *a, bool on)
@@ -1492,7 +1461,7 @@ static int mcuctl_mute(mcuctl_client_t *c, const mcuctl_args_t *a, bool on)
         json_decref(body);
         return mcuctl_oom();
     }
-    return mcuctl_put_site(c, a->pos[0], body, mcuctl_print_mutes);
+    return mcuctl_show_site(c, a->pos[0], body, mcuctl_print_mutes);
 }
 
 static int mcuctl_cmd_mute(mcuctl_client_t *c, const mcuctl_args_t *a)
@@ -1521,14 +1490,10 @@ static int mcuctl_cmd_label(mcuctl_client_t *c, const mcuctl_args_t *a)
     json_t *text = json_string(a->pos[1]); /* NULL for invalid UTF-8 */
     if (!text)
         return mcuctl_usage_error("label: the text is not valid UTF-8");
-    json_t *body = json_object();
-    if (!body || json_object_set_new(body, "label", text) != 0) {
-        if (!body)
-            json_decref(text);
-        json_decref(body);
+    json_t *body = mcuctl_one_field("label", text);
+    if (!body)
         return mcuctl_oom();
-    }
-    return mcuctl_put_site(c, a->pos[0], body, mcuctl_print_label);
+    return mcuctl_show_site(c, a->pos[0], body, mcuctl_print_label);
 }
 
 static void mcuctl_print_gain(const json_t *s)
@@ -1551,29 +1516,25 @@ static int mcuctl_cmd_gain(mcuctl_client_t *c, const mcuctl_args_t *a)
     json_t *body = json_pack("{sf}", "gain", g);
     if (!body)
         return mcuctl_oom();
-    return mcuctl_put_site(c, a->pos[0], body, mcuctl_print_gain);
+    return mcuctl_show_site(c, a->pos[0], body, mcuctl_print_gain);
+}
+
+/* --json of `settings` with no argument: the conference's "settings" as they are. */
+static json_t *mcuctl_pick_settings(const json_t *conf)
+{
+    return json_incref(json_object_get(conf, "settings"));
+}
+
+static void mcuctl_print_conf_settings(const json_t *conf)
+{
+    mcuctl_print_settings(json_object_get(conf, "settings"));
 }
 
 static int mcuctl_cmd_settings(mcuctl_client_t *c, const mcuctl_args_t *a)
 {
-    mcuctl_response_t r;
-    json_t *root;
-    int ex;
-    if (a->npos == 0) {
-        ex = mcuctl_call(c, "GET", MCUCTL_API "/conference", NULL, &root, &r);
-        if (ex)
-            return ex;
-        const json_t *st = json_object_get(root, "settings");
-        if (c->json) {
-            if (!st || !mcuctl_print_json(st))
-                ex = mcuctl_fail(MCUCTL_EXIT_SERVER, "the conference has no settings");
-        } else {
-            mcuctl_print_settings(st);
-        }
-        json_decref(root);
-        mcuctl_response_free(&r);
-        return ex;
-    }
+    if (a->npos == 0)
+        return mcuctl_show_conference(c, mcuctl_pick_settings, "settings",
+                                      mcuctl_print_conf_settings);
 
     json_t *body = json_object();
     if (!body)
@@ -1628,35 +1589,19 @@ static int mcuctl_cmd_settings(mcuctl_client_t *c, const mcuctl_args_t *a)
             return mcuctl_oom();
         }
     }
-    ex = mcuctl_call(c, "PUT", MCUCTL_API "/settings", body, &root, &r);
-    json_decref(body);
-    if (ex)
-        return ex;
-    if (c->json)
-        mcuctl_print_raw(&r.body);
-    else
-        mcuctl_print_settings(root);
-    json_decref(root);
-    mcuctl_response_free(&r);
-    return MCUCTL_EXIT_OK;
+    return mcuctl_show(c, "PUT", MCUCTL_API "/settings", body, mcuctl_print_settings);
+}
+
+static void mcuctl_print_keyframe(const json_t *root)
+{
+    puts(mcuctl_jbool(root, "requested") == 1 ? "keyframe requested"
+                                              : "keyframe not requested");
 }
 
 static int mcuctl_cmd_keyframe(mcuctl_client_t *c, const mcuctl_args_t *a)
 {
     (void)a;
-    mcuctl_response_t r;
-    json_t *root;
-    int ex = mcuctl_call(c, "POST", MCUCTL_API "/keyframe", NULL, &root, &r);
-    if (ex)
-        return ex;
-    if (c->json)
-        mcuctl_print_raw(&r.body);
-    else
-        puts(mcuctl_jbool(root, "requested") == 1 ? "keyframe requested"
-                                                  : "keyframe not requested");
-    json_decref(root);
-    mcuctl_response_free(&r);
-    return MCUCTL_EXIT_OK;
+    return mcuctl_show(c, "POST", MCUCTL_API "/keyframe", NULL, mcuctl_print_keyframe);
 }
 
 /* Writes a whole answer to FILE ("-" = stdout). The body is complete in memory before

@@ -15,7 +15,7 @@ source "$(dirname "$0")/lib.sh"
 rm -rf "$DIR" && mkdir -p "$DIR" && cd "$DIR"
 
 cat > conf.json <<JSON
-{"conference": {"name": "churn", "layout": "grid4", "sdp_dir": "sdp"},
+{"conference": {"name": "churn", "layout": "grid4", "sdp_dir": "sdp"}, "control": {"port": $((BASE + 900)), "token": "integration-test-token"},
  "sites": [$(site_json 1 "site 1"), $(site_json 2 "site 2"), $(site_json 3 "site 3"), $(site_json 4 "site 4")]}
 JSON
 

@@ -14,7 +14,7 @@ rm -rf "$DIR" && mkdir -p "$DIR" && cd "$DIR"
 
 cat > conf.json <<JSON
 {
-  "conference": {"name": "hostile", "layout": "grid6", "sdp_dir": "sdp"},
+  "conference": {"name": "hostile", "layout": "grid6", "sdp_dir": "sdp"}, "control": {"port": $((BASE + 900)), "token": "integration-test-token"},
   "sites": [$(site_json 1 "Huyện Yên Mô"), $(site_json 2 "Khánh Dương"), $(site_json 3 "Yên Thắng"),
             $(site_json 4 "Khánh Thượng"), $(site_json 5 "Yên Từ"), $(site_json 6 "Mai Sơn")]
 }

@@ -104,6 +104,16 @@ static void errors_name_key_and_line(void **state)
         {"{\n\"sites\": []}", "sites", 2},
         {"{\"conference\": {}}", "sites", 1},
         {"[1, 2]", "", 1},
+        {"{\"control\": {\"listen\": \"0.0.0.0\",\n\"port\": 8080}, \"sites\": [{\"id\": \"a\", "
+         "\"name\": \"A\", \"rtp_port\": 30000}]}", "control.token", 1},
+        {"{\"control\": {\n\"token\": \"short\"}, \"sites\": []}", "control.token", 2},
+        {"{\"control\": {\n\"token\": \"has a space in it, sadly\"}, \"sites\": []}",
+         "control.token", 2},
+        {"{\"control\": {\"port\": 70000}, \"sites\": []}", "control.port", 1},
+        {"{\"speaker\": {\n\"hold_ms\": -5}, \"sites\": []}", "speaker.hold_ms", 2},
+        {"{\"speaker\": {\"rolling_interval_ms\": 10}, \"sites\": []}",
+         "speaker.rolling_interval_ms", 1},
+        {"{\"speaker\": {\"flap\": true}, \"sites\": []}", "speaker.flap", 1},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         mcu_config_t cfg;

@@ -17,6 +17,7 @@
 #include "layouts/composer.h"
 #include "layouts/label.h"
 #include "layouts/layout.h"
+#include "mcu/bitrate_policy.h"
 #include "mcu/error.h"
 #include "mcu/log.h"
 #include "mcu/mixer.h"
@@ -74,6 +75,7 @@ typedef struct video_job {
     int n_tiles;
     compose_tile_t tiles[MCU_LAYOUT_MAX_CELLS];
     bool force_idr;
+    int64_t bitrate_bps;        /* > 0: the encoder's new target from this frame on */
     uint64_t layout_gen;        /* a new value clears the canvas first */
     bool want_preview;          /* copy the composite for JPEG snapshots */
     AVFrame *preview;           /* the copy (worker -> loop) */
@@ -99,6 +101,10 @@ typedef struct profile_out {
     uint8_t *au_buf;
     bool idr_wanted;
     int64_t last_forced_idr_us;
+    /* Receivers' REMB/TMMBR votes; the target is handed to the next job on change. */
+    mcu_bitrate_policy_t *bitrate;
+    int64_t bitrate_target, bitrate_applied;
+    int64_t tile_bps[MCU_MAX_SITES];    /* what each site's tile here needs; 0: not shown */
     /* Worker side (touched only by this profile's job, one at a time): the label
      * renderer, each slot's label, and the layout the canvas was last drawn for. */
     mcu_label_renderer_t *labeler;
@@ -143,6 +149,11 @@ typedef struct site_rates {
     double video_bps, audio_bps, out_bps, fps, video_loss;
     int64_t last_keyframe_us;   /* -1: none seen */
 } site_rates_t;
+
+/* A tile whose picture is older than this while its site is sending counts as frozen:
+ * five frames at 25 fps, longer than any jitter-buffer wait for a repair
+ * (MCU_RX_STREAM_NACK_WAIT_MS) and plainly visible as a stall. */
+#define CONF_FROZEN_MS 200
 
 /* Audio packets taken from one site per tick: 120 ms worth of the shortest common
  * ptime (20 ms) covers a burst after a stall without letting one site hog the tick. */
@@ -215,6 +226,9 @@ struct mcu_conference {
     bool was_live[MCU_MAX_SITES];
     site_rates_t rates[MCU_MAX_SITES];
     int64_t last_rates_us;
+    /* Ticks of profile 0 where a live site's tile showed a picture older than
+     * CONF_FROZEN_MS, out of the ticks it was shown. */
+    uint64_t frozen_ticks[MCU_MAX_SITES], shown_ticks[MCU_MAX_SITES];
     mcu_conference_listener_fn listener;
     void *listener_opaque;
     preview_waiter_t waiters[CONF_MAX_PREVIEW_WAITERS];
@@ -383,6 +397,8 @@ static void video_work(uv_work_t *w)
     }
     mcu_canvas_as_avframe(p->canvas, f);
     f->pts = j->pts;
+    if (j->bitrate_bps > 0)
+        mcu_h264_enc_set_bitrate(p->enc, j->bitrate_bps);
     j->rc = mcu_h264_enc_encode(p->enc, f, j->force_idr, collect_au, j);
     av_frame_free(&f);
 }
@@ -461,6 +477,11 @@ static void video_tick(uv_timer_t *t)
     if (mcu_control_compute_layout(&c->ctl, c->n_sites, p->cfg.width, p->cfg.height, &layout) < 0)
         layout.n_cells = 0;
     j->n_tiles = layout.n_cells < c->n_showing ? layout.n_cells : c->n_showing;
+    memset(p->tile_bps, 0, sizeof p->tile_bps);
+    if (p->bitrate_target != p->bitrate_applied) {
+        j->bitrate_bps = p->bitrate_target;
+        p->bitrate_applied = p->bitrate_target;
+    }
     for (int i = 0; i < j->n_tiles; i++) {
         compose_tile_t *tile = &j->tiles[i];
         int site = c->showing[i];
@@ -473,10 +494,19 @@ static void video_tick(uv_timer_t *t)
         tile->speaker = site == c->speaker.active;
         tile->label_gen = c->label_gen[site];
         snprintf(tile->label, sizeof tile->label, "%s", effective_label(c, site));
-        const AVFrame *pic = mcu_site_live(s, now) ? mcu_site_picture(s) : NULL;
+        bool live = mcu_site_live(s, now);
+        const AVFrame *pic = live ? mcu_site_picture(s) : NULL;
         if (pic && !tile->video_muted && (tile->picture = av_frame_alloc()) != NULL &&
             av_frame_ref(tile->picture, pic) != 0)
             av_frame_free(&tile->picture);
+        if (!tile->video_muted)
+            p->tile_bps[site] = mcu_bitrate_for_tile(tile->cell.w, tile->cell.h, p->cfg.fps,
+                                                     mcu_site_config(s)->max_bps);
+        if (p->index == 0 && live && !tile->video_muted) {
+            c->shown_ticks[site]++;
+            if (now - mcu_site_picture_arrival(s) > CONF_FROZEN_MS * US_PER_MS)
+                c->frozen_ticks[site]++;
+        }
         /* Each source picture's delay is counted once, on its first composite. */
         int64_t arrival = mcu_site_picture_arrival(s);
         if (tile->picture && p->index == 0 && arrival != c->counted_arrival[site]) {
@@ -623,6 +653,11 @@ static void ev_nack(void *opaque, mcu_site_t *s, bool video, const uint16_t *seq
     mcu_tx_stream_on_nack(tx, video ? mcu_site_index(s) : 0, seqs, n, now_us());
 }
 
+static void ev_bitrate(void *opaque, mcu_site_t *s, uint64_t bps)
+{
+    mcu_bitrate_policy_update(profile_of(opaque, s)->bitrate, mcu_site_index(s), bps, now_us());
+}
+
 static void ev_report(void *opaque, mcu_site_t *s, bool video, const mcu_rtcp_report_block_t *rb)
 {
     mcu_conference_t *c = opaque;
@@ -705,10 +740,37 @@ static void update_rates(mcu_conference_t *c, int64_t now)
     }
 }
 
+/* Receivers' estimates become each profile's encoder target; each site is asked (TMMBR)
+ * for what its largest tile needs. */
+static void apply_bitrates(mcu_conference_t *c, int64_t now)
+{
+    for (int k = 0; k < c->n_profiles; k++) {
+        profile_out_t *p = &c->profiles[k];
+        bool changed;
+        int64_t target = mcu_bitrate_policy_target(p->bitrate, now, &changed);
+        if (changed && target != p->bitrate_target) {
+            MCU_LOG_INFO(p->cfg.id, "video bitrate %lld kbps (%d receivers' estimates)",
+                         (long long)(target / 1000),
+                         mcu_bitrate_policy_voters(p->bitrate, now));
+            p->bitrate_target = target;
+        }
+    }
+    for (int i = 0; i < c->n_sites; i++) {
+        int64_t want = 0;
+        for (int k = 0; k < c->n_profiles; k++)
+            if (c->profiles[k].tile_bps[i] > want)
+                want = c->profiles[k].tile_bps[i];
+        if (!want) /* not on screen: just enough to be ready when it is */
+            want = mcu_bitrate_for_tile(0, 0, 0, mcu_site_config(c->sites[i])->max_bps);
+        mcu_site_set_wanted_bps(c->sites[i], want);
+    }
+}
+
 static void on_housekeeping(uv_timer_t *t)
 {
     mcu_conference_t *c = t->data;
     int64_t now = now_us();
+    apply_bitrates(c, now);
     for (int i = 0; i < c->n_sites; i++) {
         mcu_site_housekeeping(c->sites[i], now);
         bool live = mcu_site_live(c->sites[i], now);
@@ -759,6 +821,10 @@ static int create_profile(mcu_conference_t *c, int index)
                                  .send = send_video_pkt, .opaque = c};
     if (rc == MCU_OK)
         rc = mcu_tx_stream_create(&tc, &p->video_tx);
+    if (rc == MCU_OK)
+        rc = mcu_bitrate_policy_create(MCU_MAX_SITES, p->cfg.video_bps, p->cfg.min_video_bps,
+                                       &p->bitrate);
+    p->bitrate_target = p->bitrate_applied = p->cfg.video_bps;
     mcu_opus_enc_config_t oc;
     mcu_opus_enc_config_default(&oc);
     oc.bitrate_bps = p->cfg.audio_bps;
@@ -798,7 +864,8 @@ int mcu_conference_create(uv_loop_t *loop, const mcu_config_t *cfg, mcu_conferen
     c->loop = loop;
     c->cfg = *cfg;
     c->events = (mcu_site_events_t){.opaque = c, .keyframe_request = ev_keyframe,
-                                    .nack = ev_nack, .report = ev_report};
+                                    .nack = ev_nack, .report = ev_report,
+                                    .bitrate = ev_bitrate};
     uv_timer_init(loop, &c->housekeeping);
     uv_timer_init(loop, &c->audio_timer);
     c->housekeeping.data = c->audio_timer.data = c;
@@ -896,6 +963,7 @@ void mcu_conference_destroy(mcu_conference_t **pc)
         mcu_composer_destroy(&po->composer);
         mcu_h264_enc_destroy(&po->enc);
         mcu_tx_stream_destroy(&po->video_tx);
+        mcu_bitrate_policy_destroy(&po->bitrate);
         free(po->au_buf);
         for (int i = 0; i < MCU_LAYOUT_MAX_CELLS; i++)
             mcu_label_bitmap_free(&po->slot_labels[i].bm);
@@ -921,12 +989,21 @@ void mcu_conference_get_site_stats(const mcu_conference_t *c, int i,
 {
     const mcu_site_t *s = c->sites[i];
     const mcu_site_stats_t *ss = mcu_site_stats(s);
+    const mcu_nack_stats_t *ns = mcu_rx_stream_nack_stats(mcu_site_rx(s, true));
     *st = (mcu_conference_site_stats_t){
         .id = mcu_site_config(s)->id, .rtp_in = ss->rtp_in,
         .dropped = mcu_rx_stream_counters(mcu_site_rx(s, true))->drops.total +
                    mcu_rx_stream_counters(mcu_site_rx(s, false))->drops.total,
         .pictures = ss->pictures, .damaged = ss->damaged,
-        .rejected_source = ss->rejected_source};
+        .rejected_source = ss->rejected_source,
+        .srtp_auth_failures = ss->srtp_auth_failures, .srtp_replays = ss->srtp_replays,
+        .srtp_errors = ss->srtp_errors, .latches = ss->latches,
+        .ssrc_rejected = ss->ssrc_rejected, .nack_seqs_sent = ss->nack_seqs_sent,
+        .nack_recovered = ns->recovered, .rtx_packets =
+            mcu_rx_stream_counters(mcu_site_rx(s, true))->rtx_packets,
+        .plis_sent = ss->plis_sent, .firs_sent = ss->firs_sent,
+        .tmmbrs_sent = ss->tmmbrs_sent, .wanted_bps = mcu_site_wanted_bps(s),
+        .frozen_ticks = c->frozen_ticks[i], .shown_ticks = c->shown_ticks[i]};
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -962,8 +1039,11 @@ void mcu_conference_get_stats(const mcu_conference_t *c, mcu_conference_stats_t 
 /* The SDP of what site i receives: to its configured destination, else to where its
  * media comes from. */
 static int site_sdp_params(mcu_conference_t *c, int i, mcu_sdp_params_t *sp, char *dest,
-                           size_t dest_size)
+                           size_t dest_size, char *key, size_t key_size)
 {
+    const mcu_srtp_key_t *send_key = mcu_site_send_key(c->sites[i]);
+    if (send_key && mcu_srtp_key_format(send_key, key, key_size) < 0)
+        return MCU_ERR_NOSPACE;
     const mcu_site_config_t *sc = mcu_site_config(c->sites[i]);
     struct sockaddr_in video = sc->send_video, audio = sc->send_audio, rtcp;
     if (!sc->has_send_to && (!mcu_site_dest(c->sites[i], true, &video, &rtcp) ||
@@ -981,6 +1061,9 @@ static int site_sdp_params(mcu_conference_t *c, int i, mcu_sdp_params_t *sp, cha
         .framerate = pc->fps, .video_feedback = MCU_SDP_FB_ALL,
         .audio = {.port = ntohs(audio.sin_port), .pt = MCU_DEFAULT_AUDIO_PT,
                   .ssrc = mcu_conference_audio_ssrc(i)},
+        /* mcu_srtp_key_format writes "inline:<base64>"; the SDP writer adds "inline:". */
+        .crypto = {.suite = send_key ? mcu_srtp_suite_name(send_key->suite) : NULL,
+                   .key = send_key ? key + strlen("inline:") : NULL},
     };
     return MCU_OK;
 }
@@ -988,8 +1071,8 @@ static int site_sdp_params(mcu_conference_t *c, int i, mcu_sdp_params_t *sp, cha
 int mcu_conference_site_sdp(mcu_conference_t *c, int site, char *out, size_t cap)
 {
     mcu_sdp_params_t sp;
-    char dest[INET_ADDRSTRLEN];
-    int rc = site_sdp_params(c, site, &sp, dest, sizeof dest);
+    char dest[INET_ADDRSTRLEN], key[MCU_SDP_CRYPTO_KEY_MAX + 1];
+    int rc = site_sdp_params(c, site, &sp, dest, sizeof dest, key, sizeof key);
     return rc < 0 ? rc : mcu_sdp_write(&sp, out, cap);
 }
 
@@ -1006,8 +1089,8 @@ int mcu_conference_write_sdp(mcu_conference_t *c)
             dir_ok = 1;
         }
         mcu_sdp_params_t sp;
-        char dest[INET_ADDRSTRLEN];
-        int rc = site_sdp_params(c, i, &sp, dest, sizeof dest);
+        char dest[INET_ADDRSTRLEN], key[MCU_SDP_CRYPTO_KEY_MAX + 1];
+        int rc = site_sdp_params(c, i, &sp, dest, sizeof dest, key, sizeof key);
         char path[MCU_PATH_MAX + MCU_ID_MAX + 8];
         snprintf(path, sizeof path, "%s/%s.sdp", c->cfg.sdp_dir, sc->id);
         if (rc == MCU_OK)

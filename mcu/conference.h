@@ -86,7 +86,18 @@ typedef struct mcu_conference_site_stats {
     uint64_t dropped;           /* datagrams and payloads rejected, video + audio */
     uint64_t pictures;          /* good pictures decoded */
     uint64_t damaged;           /* pictures not shown */
-    uint64_t rejected_source;
+    uint64_t rejected_source;   /* not the site's (configured or latched) source */
+    uint64_t srtp_auth_failures, srtp_replays, srtp_errors;
+    uint64_t latches;           /* sources latched, first or take-over */
+    uint64_t ssrc_rejected;     /* packets of an SSRC beyond the site's bound */
+    uint64_t nack_seqs_sent;    /* missing video packets asked for */
+    uint64_t nack_recovered;    /* ... that arrived after all */
+    uint64_t rtx_packets;       /* RFC 4588 retransmissions received */
+    uint64_t plis_sent, firs_sent, tmmbrs_sent;
+    int64_t wanted_bps;         /* the rate last asked of the site (TMMBR) */
+    /* Output ticks (profile 0) where the site's tile was shown while it sent, and those
+     * where its picture was older than 200 ms (a visible stall). */
+    uint64_t frozen_ticks, shown_ticks;
 } mcu_conference_site_stats_t;
 
 int mcu_conference_n_sites(const mcu_conference_t *c);

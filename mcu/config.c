@@ -34,6 +34,11 @@
 #define PORT_MAX 65535
 #define PT_DYNAMIC_MIN 96
 #define PT_DYNAMIC_MAX 127
+/* A site picture smaller than QCIF is not a camera. */
+#define SITE_MIN_PIXELS (176 * 144)
+/* RFC 4568 key-params as text: "inline:" + base64 of at most 46 bytes, plus room for the
+ * lifetime/MKI parts that the parser then refuses with a clear message. */
+#define MCU_SRTP_KEY_TEXT_MAX 128
 
 /* ---------------------------------------------------------------- built-in scenario */
 
@@ -62,6 +67,7 @@ static void default_profile(mcu_profile_config_t *p)
     p->video_bps = 900000;   /* + 32 kbps audio + headers fits a 1 Mbps link */
     p->audio_bps = 32000;
     p->keyint_ms = PROFILE_DEFAULT_KEYINT_MS;
+    p->min_video_bps = p->video_bps / 100 * MCU_PROFILE_MIN_VIDEO_PERCENT;
 }
 
 static void default_site(mcu_site_config_t *s, int index)
@@ -71,6 +77,8 @@ static void default_site(mcu_site_config_t *s, int index)
     s->audio_port = (uint16_t)(s->rtp_port + 2);
     s->video_pt = MCU_DEFAULT_VIDEO_PT;
     s->audio_pt = MCU_DEFAULT_AUDIO_PT;
+    s->max_bps = MCU_SITE_DEFAULT_MAX_KBPS * 1000;
+    s->max_pixels = MCU_SITE_DEFAULT_MAX_PIXELS;
 }
 
 static void base_config(mcu_config_t *cfg)
@@ -101,6 +109,7 @@ void mcu_config_default(mcu_config_t *cfg)
         default_site(&cfg->sites[i], i);
         snprintf(cfg->sites[i].id, MCU_ID_MAX, "%s", yen_mo_sites[i].id);
         snprintf(cfg->sites[i].name, MCU_NAME_MAX, "%s", yen_mo_sites[i].name);
+        cfg->sites[i].plain_rtp = true; /* the demonstration runs on one machine */
     }
     /* The district hall's own screen: its composite also goes to a local monitor port,
      * so a receiver on this machine can open sdp/huyen-yen-mo.sdp. */
@@ -298,11 +307,11 @@ static int parse_conference(ctx_t *c, json_t *conf, mcu_config_t *cfg)
 static int parse_profile(ctx_t *c, json_t *o, const char *path, mcu_profile_config_t *p)
 {
     static const char *const keys[] = {"id", "width", "height", "fps", "video_kbps",
-                                       "audio_kbps", "keyint_ms", NULL};
+                                       "audio_kbps", "keyint_ms", "min_video_kbps", NULL};
     if (!json_is_object(o))
         return fail(c, path, "must be an object");
     default_profile(p);
-    int vk = p->video_bps / 1000, ak = p->audio_bps / 1000;
+    int vk = p->video_bps / 1000, ak = p->audio_bps / 1000, mk = -1;
     int rc = check_keys(c, o, path, keys);
     if (rc == MCU_OK) rc = get_id(c, o, path, p->id);
     if (rc == MCU_OK) rc = get_int(c, o, path, "width", PROFILE_MIN_W, PROFILE_MAX_W, &p->width);
@@ -315,6 +324,9 @@ static int parse_profile(ctx_t *c, json_t *o, const char *path, mcu_profile_conf
     if (rc == MCU_OK)
         rc = get_int(c, o, path, "keyint_ms", PROFILE_MIN_KEYINT_MS, PROFILE_MAX_KEYINT_MS,
                      &p->keyint_ms);
+    if (rc == MCU_OK)
+        rc = get_int(c, o, path, "min_video_kbps", PROFILE_MIN_VIDEO_KBPS, PROFILE_MAX_VIDEO_KBPS,
+                     &mk);
     if (rc < 0)
         return rc;
     char k[MCU_PATH_MAX];
@@ -326,8 +338,13 @@ static int parse_profile(ctx_t *c, json_t *o, const char *path, mcu_profile_conf
         join(k, path, "height");
         return fail(c, k, "must be even (YUV 4:2:0)");
     }
+    if (mk > vk) {
+        join(k, path, "min_video_kbps");
+        return fail(c, k, "must not exceed video_kbps (%d)", vk);
+    }
     p->video_bps = vk * 1000;
     p->audio_bps = ak * 1000;
+    p->min_video_bps = mk >= 0 ? mk * 1000 : p->video_bps / 100 * MCU_PROFILE_MIN_VIDEO_PERCENT;
     return MCU_OK;
 }
 
@@ -354,16 +371,59 @@ static int parse_send_to(ctx_t *c, json_t *o, const char *path, mcu_site_config_
     return MCU_OK;
 }
 
+/* "srtp": {"suite": ..., "key": "inline:...", "send_key": "inline:..."} */
+static int parse_srtp(ctx_t *c, json_t *o, const char *path, mcu_site_config_t *s)
+{
+    static const char *const keys[] = {"suite", "key", "send_key", NULL};
+    if (!json_is_object(o))
+        return fail(c, path, "must be an object");
+    char suite_name[64] = "AES_CM_128_HMAC_SHA1_80", key[MCU_SRTP_KEY_TEXT_MAX],
+         send_key[MCU_SRTP_KEY_TEXT_MAX];
+    bool has_send = false;
+    char k[MCU_PATH_MAX];
+    mcu_srtp_suite_t suite;
+    int rc = check_keys(c, o, path, keys);
+    if (rc == MCU_OK) rc = get_str(c, o, path, "suite", suite_name, sizeof suite_name, NULL);
+    if (rc == MCU_OK && mcu_srtp_suite_parse(suite_name, &suite) != MCU_OK) {
+        join(k, path, "suite");
+        return fail(c, k, "unknown suite \"%s\" (AES_CM_128_HMAC_SHA1_80, "
+                    "AES_CM_128_HMAC_SHA1_32, AEAD_AES_128_GCM)", suite_name);
+    }
+    if (rc == MCU_OK) rc = require(c, o, path, "key");
+    if (rc == MCU_OK) rc = get_str(c, o, path, "key", key, sizeof key, NULL);
+    if (rc == MCU_OK) rc = get_str(c, o, path, "send_key", send_key, sizeof send_key, &has_send);
+    if (rc < 0)
+        return rc;
+    const char *why = NULL;
+    if (mcu_srtp_key_parse(suite, key, &s->srtp_in, &why) != MCU_OK) {
+        join(k, path, "key");
+        return fail(c, k, "%s", why ? why : "not a key for this suite");
+    }
+    if (has_send && mcu_srtp_key_parse(suite, send_key, &s->srtp_out, &why) != MCU_OK) {
+        join(k, path, "send_key");
+        return fail(c, k, "%s", why ? why : "not a key for this suite");
+    }
+    if (has_send && s->srtp_out.len == s->srtp_in.len &&
+        memcmp(s->srtp_out.bytes, s->srtp_in.bytes, s->srtp_in.len) == 0) {
+        join(k, path, "send_key");
+        return fail(c, k, "must differ from key (one key per direction, RFC 4568)");
+    }
+    s->has_srtp_out = has_send;
+    return MCU_OK;
+}
+
 static int parse_site(ctx_t *c, json_t *o, const char *path, const mcu_config_t *cfg, int index,
                       mcu_site_config_t *s)
 {
     static const char *const keys[] = {"id", "name", "rtp_port", "audio_port", "rtcp_mux",
                                        "source", "send_to", "profile", "video_pt", "audio_pt",
+                                       "rtx_pt", "srtp", "plain_rtp", "max_kbps", "max_pixels",
                                        NULL};
     if (!json_is_object(o))
         return fail(c, path, "must be an object");
     default_site(s, index);
-    int rtp = s->rtp_port, audio = -1, vpt = s->video_pt, apt = s->audio_pt;
+    int rtp = s->rtp_port, audio = -1, vpt = s->video_pt, apt = s->audio_pt, rtx = 0;
+    int max_kbps = s->max_bps / 1000, max_pixels = (int)s->max_pixels;
     char profile[MCU_ID_MAX] = "";
     bool has_profile = false;
     int rc = check_keys(c, o, path, keys);
@@ -377,8 +437,21 @@ static int parse_site(ctx_t *c, json_t *o, const char *path, const mcu_config_t 
     if (rc == MCU_OK) rc = get_ipv4(c, o, path, "source", &s->source, &s->has_source);
     if (rc == MCU_OK) rc = get_int(c, o, path, "video_pt", PT_DYNAMIC_MIN, PT_DYNAMIC_MAX, &vpt);
     if (rc == MCU_OK) rc = get_int(c, o, path, "audio_pt", PT_DYNAMIC_MIN, PT_DYNAMIC_MAX, &apt);
+    if (rc == MCU_OK) rc = get_int(c, o, path, "rtx_pt", PT_DYNAMIC_MIN, PT_DYNAMIC_MAX, &rtx);
+    if (rc == MCU_OK)
+        rc = get_int(c, o, path, "max_kbps", MCU_SITE_MIN_KBPS, MCU_SITE_MAX_KBPS, &max_kbps);
+    if (rc == MCU_OK)
+        rc = get_int(c, o, path, "max_pixels", SITE_MIN_PIXELS, MCU_SITE_DEFAULT_MAX_PIXELS * 2,
+                     &max_pixels);
+    if (rc == MCU_OK) rc = get_bool(c, o, path, "plain_rtp", &s->plain_rtp);
     if (rc == MCU_OK)
         rc = get_str(c, o, path, "profile", profile, sizeof profile, &has_profile);
+    json_t *srtp = json_object_get(o, "srtp");
+    if (rc == MCU_OK && srtp) {
+        char p[MCU_PATH_MAX];
+        join(p, path, "srtp");
+        rc = parse_srtp(c, srtp, p, s);
+    }
     json_t *send_to = json_object_get(o, "send_to");
     if (rc == MCU_OK && send_to) {
         char p[MCU_PATH_MAX];
@@ -391,11 +464,25 @@ static int parse_site(ctx_t *c, json_t *o, const char *path, const mcu_config_t 
     s->audio_port = (uint16_t)(audio >= 0 ? audio : rtp + 2);
     s->video_pt = (uint8_t)vpt;
     s->audio_pt = (uint8_t)apt;
+    s->rtx_pt = (uint8_t)rtx;
+    s->max_bps = max_kbps * 1000;
+    s->max_pixels = max_pixels;
     char k[MCU_PATH_MAX];
     if (vpt == apt) {
         join(k, path, "audio_pt");
         return fail(c, k, "must differ from video_pt");
     }
+    if (rtx && (rtx == vpt || rtx == apt)) {
+        join(k, path, "rtx_pt");
+        return fail(c, k, "must differ from video_pt and audio_pt");
+    }
+    if (srtp && s->plain_rtp) {
+        join(k, path, "plain_rtp");
+        return fail(c, k, "a site has either \"srtp\" keys or \"plain_rtp\": true, not both");
+    }
+    if (!srtp && !s->plain_rtp)
+        return fail(c, path, "needs \"srtp\" keys, or \"plain_rtp\": true to accept "
+                    "unencrypted media from it");
     s->profile = has_profile ? mcu_config_find_profile(cfg, profile) : 0;
     if (s->profile < 0) {
         join(k, path, "profile");

@@ -8,7 +8,8 @@
  *     "conference": {"name": "Giao ban", "layout": "auto", "fit": "letterbox",
  *                    "sdp_dir": "sdp"},
  *     "profiles": [{"id": "main", "width": 1280, "height": 720, "fps": 25,
- *                   "video_kbps": 900, "audio_kbps": 32, "keyint_ms": 4000}],
+ *                   "video_kbps": 900, "audio_kbps": 32, "keyint_ms": 4000,
+ *                   "min_video_kbps": 225}],  floor under receivers' bitrate feedback
  *     "sites": [{"id": "yen-mo", "name": "Huyện Yên Mô",
  *                "rtp_port": 20000,        video RTP; its RTCP on rtp_port+1
  *                "audio_port": 20002,      default rtp_port+2; RTCP on audio_port+1
@@ -17,7 +18,15 @@
  *                "send_to": {"address": "192.0.2.10", "video_port": 5000,
  *                            "audio_port": 5002},   optional: else learned from where
  *                                                   the site's media comes from
- *                "profile": "main", "video_pt": 96, "audio_pt": 111}],
+ *                "profile": "main", "video_pt": 96, "audio_pt": 111,
+ *                "rtx_pt": 97,             optional: RFC 4588 retransmissions (apt=96)
+ *                "srtp": {"suite": "AES_CM_128_HMAC_SHA1_80",   or _32, AEAD_AES_128_GCM
+ *                         "key": "inline:<base64>",   what the site protects with (RFC 4568)
+ *                         "send_key": "inline:<base64>"},  optional: what the MCU protects
+ *                                    with; else a fresh key per start, in the site's SDP
+ *                "plain_rtp": true,        instead of "srtp": no encryption, said explicitly
+ *                "max_kbps": 1500,         the most the site is asked to send (TMMBR)
+ *                "max_pixels": 2088960}],  largest picture the site may send
  *     "speaker": {"hold_ms": 2000, "rolling_interval_ms": 10000,
  *                 "pinned_in_loudest": false},
  *     "control": {"listen": "127.0.0.1", "port": 8080,     port 0: no control server
@@ -35,7 +44,9 @@
  * audio on 20002 + 4i (RTCP +1), learns where to send from its media, and gets the
  * "main" profile (1280x720, 25 fps, 900 kbps video + 32 kbps Opus). The district hall
  * (site 0) also has a local monitor: its composite goes to 127.0.0.1:40000 (video) and
- * :40002 (audio), described by sdp/huyen-yen-mo.sdp.
+ * :40002 (audio), described by sdp/huyen-yen-mo.sdp. The built-in scenario is a
+ * demonstration on one machine: its sites are marked plain_rtp, which a config file must
+ * say per site to get the same (a site with neither "srtp" nor "plain_rtp" is an error).
  *
  * mcu_config_t is a plain value: no pointers, nothing to free.
  */
@@ -48,6 +59,7 @@
 #include <stdint.h>
 
 #include "layouts/layout.h"
+#include "mcu/srtp_session.h"
 
 /* Sites one conference holds: the capacity target is 60 sites at 360p, with room. */
 #define MCU_MAX_SITES 64
@@ -78,7 +90,14 @@ typedef struct mcu_profile_config {
     int video_bps;
     int audio_bps;
     int keyint_ms;              /* periodic IDR: ffplay and VLC never ask for one */
+    int min_video_bps;          /* floor of the bitrate policy (receivers' REMB/TMMBR) */
 } mcu_profile_config_t;
+
+/* Default floor of a profile's video rate under receivers' bitrate feedback: a quarter of
+ * the configured rate still gives a recognisable picture at the profile's size; below it
+ * x264 smears faces into blocks, and a receiver whose link cannot carry that much is
+ * better served by NACK repair and the low-bandwidth profile. */
+#define MCU_PROFILE_MIN_VIDEO_PERCENT 25
 
 typedef struct mcu_site_config {
     char id[MCU_ID_MAX];
@@ -92,7 +111,23 @@ typedef struct mcu_site_config {
     struct sockaddr_in send_video, send_audio;
     int profile;                /* index into mcu_config_t.profiles */
     uint8_t video_pt, audio_pt;
+    uint8_t rtx_pt;             /* RFC 4588 retransmissions of video from the site; 0: none */
+    /* Security: SRTP unless plain_rtp says otherwise (never by default). */
+    bool plain_rtp;
+    mcu_srtp_key_t srtp_in;     /* the key the site protects its media and RTCP with */
+    bool has_srtp_out;          /* a fixed key for what the MCU sends; else one is generated */
+    mcu_srtp_key_t srtp_out;
+    int max_bps;                /* the most the site is asked to send (TMMBR ceiling) */
+    int64_t max_pixels;         /* decoder bound on the site's picture size */
 } mcu_site_config_t;
+
+/* What a site may send at most unless its config says otherwise: a 720p camera at
+ * conference motion; a tile never needs more. */
+#define MCU_SITE_DEFAULT_MAX_KBPS 1500
+#define MCU_SITE_MIN_KBPS 64
+#define MCU_SITE_MAX_KBPS 8000
+/* Largest picture a site may send: 1080p (1920x1088 in macroblocks). */
+#define MCU_SITE_DEFAULT_MAX_PIXELS (1920 * 1088)
 
 /* Speaker switching (the "speaker" section). */
 /* Hold: once a site is on screen as the speaker it stays at least this long, so a

@@ -648,6 +648,32 @@ static void get_metrics(mcu_control_api_t *api, mcu_http_request_t *r)
     PER_SITE("mcu_site_audio_level_dbfs", "gauge", "Smoothed audio level after gain.", "%.1f",
              (double)in[i].level_dbfs);
     PER_SITE("mcu_site_talking", "gauge", "1 while the site talks.", "%d", in[i].talking);
+#define SITE_COUNTER(name, help, field) \
+    PER_SITE(name, "counter", help, "%llu", (unsigned long long)ss[i].field)
+    SITE_COUNTER("mcu_site_srtp_auth_failures_total", "SRTP/SRTCP that did not authenticate.",
+                 srtp_auth_failures);
+    SITE_COUNTER("mcu_site_srtp_replays_total", "SRTP/SRTCP replays dropped.", srtp_replays);
+    SITE_COUNTER("mcu_site_srtp_errors_total", "Other SRTP unprotect failures.", srtp_errors);
+    SITE_COUNTER("mcu_site_source_latches_total", "Media sources latched (first or take-over).",
+                 latches);
+    SITE_COUNTER("mcu_site_ssrc_rejected_packets_total",
+                 "Packets of an SSRC beyond the per-site bound.", ssrc_rejected);
+    SITE_COUNTER("mcu_site_nack_requested_total", "Missing video packets asked for (NACK).",
+                 nack_seqs_sent);
+    SITE_COUNTER("mcu_site_nack_recovered_total", "Missing video packets that arrived after all.",
+                 nack_recovered);
+    SITE_COUNTER("mcu_site_rtx_packets_total", "RFC 4588 retransmissions received.", rtx_packets);
+    SITE_COUNTER("mcu_site_pli_sent_total", "Picture loss indications sent.", plis_sent);
+    SITE_COUNTER("mcu_site_fir_sent_total", "Full intra requests sent.", firs_sent);
+    SITE_COUNTER("mcu_site_tmmbr_sent_total", "TMMBR bitrate requests sent.", tmmbrs_sent);
+    SITE_COUNTER("mcu_site_tile_ticks_total", "Output ticks the site's tile was shown live.",
+                 shown_ticks);
+    SITE_COUNTER("mcu_site_tile_frozen_ticks_total",
+                 "... of those, ticks with a picture older than 200 ms.", frozen_ticks);
+#undef SITE_COUNTER
+    PER_SITE("mcu_site_requested_bits_per_second", "gauge",
+             "Video rate asked of the site for its tile (TMMBR).", "%lld",
+             (long long)ss[i].wanted_bps);
 #undef PER_SITE
     free(in);
     free(ss);

@@ -77,10 +77,20 @@ static void write_stats(const app_t *a, FILE *f)
         mcu_conference_get_site_stats(a->conf, i, &ss);
         fprintf(f,
                 "%s{\"id\": \"%s\", \"rtp_in\": %llu, \"dropped\": %llu, \"pictures\": %llu, "
-                "\"damaged\": %llu, \"rejected_source\": %llu}",
+                "\"damaged\": %llu, \"rejected_source\": %llu, \"srtp_auth_failures\": %llu, "
+                "\"srtp_replays\": %llu, \"latches\": %llu, \"ssrc_rejected\": %llu, "
+                "\"nack_requested\": %llu, \"nack_recovered\": %llu, \"rtx_packets\": %llu, "
+                "\"plis_sent\": %llu, \"tmmbrs_sent\": %llu, \"shown_ticks\": %llu, "
+                "\"frozen_ticks\": %llu}",
                 i ? ", " : "", ss.id, (unsigned long long)ss.rtp_in,
                 (unsigned long long)ss.dropped, (unsigned long long)ss.pictures,
-                (unsigned long long)ss.damaged, (unsigned long long)ss.rejected_source);
+                (unsigned long long)ss.damaged, (unsigned long long)ss.rejected_source,
+                (unsigned long long)ss.srtp_auth_failures, (unsigned long long)ss.srtp_replays,
+                (unsigned long long)ss.latches, (unsigned long long)ss.ssrc_rejected,
+                (unsigned long long)ss.nack_seqs_sent, (unsigned long long)ss.nack_recovered,
+                (unsigned long long)ss.rtx_packets, (unsigned long long)ss.plis_sent,
+                (unsigned long long)ss.tmmbrs_sent, (unsigned long long)ss.shown_ticks,
+                (unsigned long long)ss.frozen_ticks);
     }
     fprintf(f, "]}\n");
 }

@@ -14,6 +14,10 @@ struct mcu_rx_stream {
     bool have_candidate;        /* another SSRC in probation */
     mcu_rtp_stats_t candidate;
     bool keyframe_needed;       /* reported with the next frame */
+    mcu_nack_gen_t nack;
+    bool have_rtx;
+    uint32_t rtx_ssrc;
+    int64_t rtx_last_us;
     mcu_rx_stream_counters_t counters;
 };
 
@@ -36,6 +40,12 @@ int mcu_rx_stream_create(const mcu_rx_stream_config_t *cfg, mcu_rx_stream_t **ou
     if (!jc.is_frame_start)
         jc.is_frame_start = cfg->format->is_frame_start;
     jc.frame_per_packet = cfg->format->frame_per_packet;
+    if (cfg->nack && jc.mode == MCU_JITTER_ASAP && jc.min_delay_ms < MCU_RX_STREAM_NACK_WAIT_MS) {
+        jc.min_delay_ms = MCU_RX_STREAM_NACK_WAIT_MS;
+        if (jc.max_delay_ms < jc.min_delay_ms)
+            jc.max_delay_ms = jc.min_delay_ms;
+    }
+    mcu_nack_gen_init(&s->nack);
     int rc = mcu_jitter_create(&jc, &s->jb);
     if (rc == MCU_OK)
         rc = mcu_depack_create(cfg->format, &s->depack);
@@ -68,6 +78,7 @@ static void restart(mcu_rx_stream_t *s)
 {
     mcu_jitter_reset(s->jb);
     mcu_depack_reset(s->depack);
+    mcu_nack_gen_reset(&s->nack);
     s->keyframe_needed = true;
     s->counters.restarts++;
 }
@@ -97,6 +108,45 @@ static int check_ssrc(mcu_rx_stream_t *s, const mcu_rtp_packet_t *p)
     return 1; /* already counted in the new source's statistics */
 }
 
+/* Feeds the NACK generator; a hole too big to repair needs a keyframe instead. */
+static void track_seq(mcu_rx_stream_t *s, uint16_t seq, bool rtx, int64_t now_us)
+{
+    if (!s->cfg.nack)
+        return;
+    if (mcu_nack_gen_on_packet(&s->nack, seq, rtx, now_us) == MCU_ERR_OVERFLOW)
+        s->keyframe_needed = true;
+    if (s->nack.stats.rtt_us > 0)
+        mcu_jitter_set_rtt(s->jb, s->nack.stats.rtt_us);
+}
+
+/* An RFC 4588 packet: the original sequence number leads the payload. */
+static int input_rtx(mcu_rx_stream_t *s, const mcu_rtp_packet_t *p, int64_t now_us)
+{
+    if (!s->have_source)
+        return drop(s, MCU_ERR_SSRC); /* nothing to repair yet */
+    if (p->payload_len < 2 + 1)
+        return drop(s, MCU_ERR_EMPTY);
+    if (p->ssrc == s->source.ssrc)
+        return drop(s, MCU_ERR_SSRC); /* RTX shares no SSRC with its media (RFC 4588 4) */
+    if (!s->have_rtx || (p->ssrc != s->rtx_ssrc &&
+                         now_us - s->rtx_last_us > MCU_RX_STREAM_RTX_QUIET_MS * 1000)) {
+        s->have_rtx = true;
+        s->rtx_ssrc = p->ssrc;
+    }
+    if (p->ssrc != s->rtx_ssrc)
+        return drop(s, MCU_ERR_SSRC);
+    s->rtx_last_us = now_us;
+    uint16_t osn = (uint16_t)(p->payload[0] << 8 | p->payload[1]);
+    int rc = mcu_jitter_push(s->jb, osn, p->timestamp, p->marker, p->payload + 2,
+                             p->payload_len - 2, now_us);
+    if (rc < 0 && rc != MCU_ERR_OVERFLOW)
+        return drop(s, rc);
+    track_seq(s, osn, true, now_us);
+    s->counters.rtx_packets++;
+    s->counters.packets++;
+    return MCU_OK;
+}
+
 int mcu_rx_stream_input(mcu_rx_stream_t *s, const uint8_t *buf, size_t len, int64_t now_us)
 {
     s->counters.datagrams++;
@@ -107,6 +157,8 @@ int mcu_rx_stream_input(mcu_rx_stream_t *s, const uint8_t *buf, size_t len, int6
     int rc = mcu_rtp_parse(buf, len, &p);
     if (rc < 0)
         return drop(s, rc);
+    if (s->cfg.rtx_payload_type && p.payload_type == s->cfg.rtx_payload_type)
+        return input_rtx(s, &p, now_us);
     if (p.payload_type != s->cfg.payload_type)
         return drop(s, MCU_ERR_PAYLOAD_TYPE);
     if (p.payload_len == 0)
@@ -134,6 +186,7 @@ int mcu_rx_stream_input(mcu_rx_stream_t *s, const uint8_t *buf, size_t len, int6
     } else if (rc < 0) {
         return drop(s, rc);
     }
+    track_seq(s, p.seq, false, now_us);
     s->counters.packets++;
     return MCU_OK;
 }
@@ -142,6 +195,8 @@ int mcu_rx_stream_poll(mcu_rx_stream_t *s, int64_t now_us, mcu_rx_frame_t *frame
 {
     mcu_jitter_frame_t jf;
     while (mcu_jitter_pop(s->jb, now_us, &jf) == MCU_OK) {
+        if (s->cfg.nack) /* what the buffer gave up on is no longer worth asking for */
+            mcu_nack_gen_forget_through(&s->nack, (uint16_t)(jf.first_seq - 1));
         for (size_t i = 0; i < jf.n_packets; i++) {
             const uint8_t *pl;
             size_t pl_len;
@@ -186,3 +241,21 @@ const mcu_rtp_stats_t *mcu_rx_stream_source(const mcu_rx_stream_t *s)
 }
 
 const mcu_jitter_t *mcu_rx_stream_jitter(const mcu_rx_stream_t *s) { return s->jb; }
+
+size_t mcu_rx_stream_nacks(mcu_rx_stream_t *s, int64_t now_us, uint16_t *seqs, size_t max)
+{
+    return s->cfg.nack ? mcu_nack_gen_collect(&s->nack, now_us, 0, seqs, max) : 0;
+}
+
+int64_t mcu_rx_stream_nack_due(const mcu_rx_stream_t *s)
+{
+    return s->cfg.nack ? mcu_nack_gen_next_due(&s->nack, 0) : INT64_MAX;
+}
+
+const mcu_nack_stats_t *mcu_rx_stream_nack_stats(const mcu_rx_stream_t *s) { return &s->nack.stats; }
+
+bool mcu_rx_stream_rtx_ssrc(const mcu_rx_stream_t *s, uint32_t *ssrc)
+{
+    *ssrc = s->have_rtx ? s->rtx_ssrc : 0;
+    return s->have_rtx;
+}

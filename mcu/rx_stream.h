@@ -6,6 +6,14 @@
  * payload found while depacketizing is counted the same way and marks its frame
  * corrupt. Nothing here blocks or allocates per packet.
  *
+ * Loss repair (video): with `nack` on, every sequence number noticed missing is awaited by
+ * a NACK generator (mcu/nack_gen) whose due requests the site sends as RTCP NACK; the
+ * jitter buffer then waits at least MCU_RX_STREAM_NACK_WAIT_MS for a hole before giving
+ * up on it. Retransmissions come either as the original packet again (same SSRC and
+ * sequence number) or, with rtx_payload_type set, as RFC 4588 RTX packets on their own
+ * SSRC: the original sequence number is the payload's first two bytes. One RTX SSRC is
+ * tracked; another may replace it only after MCU_RX_STREAM_RTX_QUIET_MS of silence.
+ *
  * SSRC changes (a restarted endpoint): a new SSRC takes over once it has passed RFC
  * 3550 probation (MCU_RTP_MIN_SEQUENTIAL packets in sequence); its packets are counted
  * as MCU_ERR_SSRC drops until then, and the old SSRC's afterwards. A takeover or a
@@ -24,11 +32,21 @@
 #include "codecs/depack.h"
 #include "mcu/error.h"
 #include "mcu/jitter.h"
+#include "mcu/nack_gen.h"
 #include "mcu/rtp_stats.h"
+
+/* With NACK, a hole is waited for at least this long: a first NACK, its retransmission
+ * and two retries at MCU_NACK_MIN_RETRY_MS spacing on a short path. Only frames behind a
+ * hole wait; complete frames still leave at once. */
+#define MCU_RX_STREAM_NACK_WAIT_MS 80
+/* An RTX SSRC silent this long may be replaced by another (the sender restarted). */
+#define MCU_RX_STREAM_RTX_QUIET_MS 2000
 
 typedef struct mcu_rx_stream_config {
     const mcu_depack_ops_t *format;
     uint8_t payload_type;
+    uint8_t rtx_payload_type;   /* RFC 4588 retransmissions of this stream; 0: none */
+    bool nack;                  /* request missing packets (mcu_rx_stream_nacks) */
     /* Jitter buffer settings; a zero clock_rate means the format's defaults. */
     mcu_jitter_config_t jitter;
 } mcu_rx_stream_config_t;
@@ -43,6 +61,7 @@ typedef struct mcu_rx_stream_counters {
     uint64_t keyframes;
     uint64_t ssrc_changes;
     uint64_t restarts;          /* sequence restarts and jitter-buffer overflows */
+    uint64_t rtx_packets;       /* RFC 4588 retransmissions accepted */
 } mcu_rx_stream_counters_t;
 
 typedef struct mcu_rx_frame {
@@ -72,5 +91,14 @@ const mcu_rx_stream_counters_t *mcu_rx_stream_counters(const mcu_rx_stream_t *s)
 /* Source statistics of the current SSRC; NULL before one is latched. */
 const mcu_rtp_stats_t *mcu_rx_stream_source(const mcu_rx_stream_t *s);
 const mcu_jitter_t *mcu_rx_stream_jitter(const mcu_rx_stream_t *s);
+
+/* Sequence numbers to NACK now (first requests and due retries), at most max; marks them
+ * requested. 0 when nack is off or nothing is due. */
+size_t mcu_rx_stream_nacks(mcu_rx_stream_t *s, int64_t now_us, uint16_t *seqs, size_t max);
+/* When mcu_rx_stream_nacks could next return something (INT64_MAX: never). */
+int64_t mcu_rx_stream_nack_due(const mcu_rx_stream_t *s);
+const mcu_nack_stats_t *mcu_rx_stream_nack_stats(const mcu_rx_stream_t *s);
+/* The SSRC of the RTX stream (0 and false when none is tracked). */
+bool mcu_rx_stream_rtx_ssrc(const mcu_rx_stream_t *s, uint32_t *ssrc);
 
 #endif

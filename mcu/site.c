@@ -7,11 +7,38 @@
 #include "codecs/h264_rtp.h"
 #include "codecs/opus_rtp.h"
 #include "mcu/error.h"
+#include "mcu/log.h"
 #include "mcu/rtp_stats.h"
+#include "mcu/srtp_session.h"
 
 #define US_PER_MS 1000
-/* Largest RTCP compound the site is sent: RR + PLI or NACK. */
-#define SITE_RTCP_BUF 256
+/* Largest RTCP compound the site is sent: RR + PLI/FIR + NACK of MCU_SITE_NACK_BATCH
+ * sequence numbers (at most 2 x 32 + 8 + 20 + 32 bytes), plus the SRTCP trailer. */
+#define SITE_RTCP_BUF (256 + MCU_SRTP_MAX_OVERHEAD)
+
+/* The source of one media (video or audio) and the candidate that may replace it. */
+typedef struct latch {
+    bool locked;
+    struct sockaddr_in addr;
+    int64_t last_us;            /* last accepted packet from it */
+    /* Plain RTP candidate: consecutive sequence numbers from one address:port, with its
+     * packets kept to be delivered once it is latched. */
+    bool have_cand;
+    struct sockaddr_in cand;
+    uint16_t cand_seq;
+    int cand_n;
+    uint16_t held_len[MCU_SITE_LATCH_PLAIN_PACKETS];
+    uint8_t held[MCU_SITE_LATCH_PLAIN_PACKETS][MCU_RTP_MAX_DATAGRAM];
+} latch_t;
+
+/* RFC 5104 "measured overhead" of a TMMBR: IPv4 + UDP + RTP headers per packet. */
+#define SITE_TMMBR_OVERHEAD 40
+
+typedef struct ssrc_slot {
+    bool used;
+    uint32_t ssrc;
+    int64_t last_us;
+} ssrc_slot_t;
 
 typedef struct site_sock {
     uv_udp_t handle;
@@ -52,6 +79,14 @@ struct mcu_site {
     uv_timer_t poll_timer;
     bool poll_timer_open;
     uint8_t rxbuf[MCU_RTP_MAX_DATAGRAM + 1]; /* +1 shows oversize datagrams */
+    uint8_t txbuf[MCU_RTP_MAX_DATAGRAM + MCU_SRTP_MAX_OVERHEAD]; /* one protected copy */
+
+    mcu_srtp_t *srtp_in, *srtp_out;     /* NULL for plain RTP */
+    latch_t latch[2];                   /* [1] video, [0] audio */
+    ssrc_slot_t ssrcs[MCU_SITE_MAX_SSRCS];
+    int plis_unanswered;
+    int64_t wanted_bps, tmmbr_sent_bps, last_tmmbr_us;
+    mcu_log_limit_t log_source, log_srtp, log_ssrc;
 
     mcu_rx_stream_t *rx[2];     /* [1] video, [0] audio */
     bool have_src[2];
@@ -86,7 +121,11 @@ static uint32_t local_ssrc(const mcu_site_t *s) { return MCU_SITE_LOCAL_SSRC_BAS
 
 /* ---------------------------------------------------------------- keyframes */
 
-static void send_rtcp_fb(mcu_site_t *s, bool video, bool pli, const uint16_t *seqs, size_t n)
+enum { FB_NONE, FB_PLI, FB_FIR };
+
+/* One RTCP compound to the site: RR about its stream, then the feedback asked for. */
+static void send_rtcp_fb(mcu_site_t *s, bool video, int keyframe, const uint16_t *seqs,
+                         size_t n, int64_t tmmbr_bps)
 {
     const mcu_rtp_stats_t *src = mcu_rx_stream_source(s->rx[video]);
     if (!src)
@@ -98,10 +137,15 @@ static void send_rtcp_fb(mcu_site_t *s, bool video, bool pli, const uint16_t *se
     mcu_rtp_stats_t copy = *src; /* reporting must not reset the stream's interval */
     mcu_rtp_stats_report(&copy, now_us(s), &rb);
     mcu_rtcp_write_rr(&w, local_ssrc(s), &rb, 1);
-    if (pli)
+    if (keyframe == FB_PLI)
         mcu_rtcp_write_pli(&w, local_ssrc(s), src->ssrc);
+    else if (keyframe == FB_FIR)
+        mcu_rtcp_write_fir(&w, local_ssrc(s), src->ssrc, (uint8_t)s->stats.firs_sent);
     if (n)
         mcu_rtcp_write_nack(&w, local_ssrc(s), src->ssrc, seqs, n);
+    if (tmmbr_bps > 0)
+        mcu_rtcp_write_tmmbr(&w, local_ssrc(s), src->ssrc, (uint64_t)tmmbr_bps,
+                             SITE_TMMBR_OVERHEAD);
     size_t len;
     if (mcu_rtcp_writer_finish(&w, &len) == MCU_OK)
         mcu_site_send(s, video, true, buf, len);
@@ -113,8 +157,26 @@ static void request_keyframe(mcu_site_t *s, int64_t now)
     if (now - s->last_pli_us < MCU_SITE_PLI_RETRY_MS * US_PER_MS)
         return;
     s->last_pli_us = now;
-    s->stats.plis_sent++;
-    send_rtcp_fb(s, true, true, NULL, 0);
+    bool fir = ++s->plis_unanswered > MCU_SITE_FIR_AFTER_PLIS;
+    if (fir) {
+        s->stats.firs_sent++;
+        s->plis_unanswered = 0;
+    } else {
+        s->stats.plis_sent++;
+    }
+    send_rtcp_fb(s, true, fir ? FB_FIR : FB_PLI, NULL, 0, 0);
+}
+
+/* Sends the NACKs that are due for the video stream. */
+static void send_nacks(mcu_site_t *s, int64_t now)
+{
+    uint16_t seqs[MCU_SITE_NACK_BATCH];
+    size_t n = mcu_rx_stream_nacks(s->rx[1], now, seqs, MCU_SITE_NACK_BATCH);
+    if (!n)
+        return;
+    s->stats.nack_seqs_sent += n;
+    s->stats.nacks_sent++;
+    send_rtcp_fb(s, true, FB_NONE, seqs, n, 0);
 }
 
 /* ---------------------------------------------------------------- decoding */
@@ -163,8 +225,10 @@ static void decode_done(uv_work_t *w, int status)
         b->picture = NULL;
         s->last_picture_us = now_us(s);
         s->stats.pictures += (uint64_t)b->good;
-        if (!b->needs_keyframe)
+        if (!b->needs_keyframe) {
             s->want_keyframe = false;
+            s->plis_unanswered = 0;
+        }
         if (!s->closing && s->ev->picture)
             s->ev->picture(s->ev->opaque, s);
     }
@@ -253,13 +317,18 @@ static void on_poll_timer(uv_timer_t *t)
 {
     mcu_site_t *s = t->data;
     int64_t now = now_us(s);
+    send_nacks(s, now);
     poll_video(s, now);
     arm_poll_timer(s, now);
 }
 
+/* The timer wakes for the jitter buffer's next frame or the next due NACK retry. */
 static void arm_poll_timer(mcu_site_t *s, int64_t now)
 {
     int64_t next = mcu_rx_stream_next_deadline(s->rx[1]);
+    int64_t nack = mcu_rx_stream_nack_due(s->rx[1]);
+    if (nack < next)
+        next = nack;
     if (next == INT64_MAX || s->closing)
         return;
     int64_t wait_ms = next > now ? (next - now + US_PER_MS - 1) / US_PER_MS : 0;
@@ -317,6 +386,11 @@ static void on_rtcp(mcu_site_t *s, bool video, const uint8_t *d, size_t len)
 
 /* ---------------------------------------------------------------- sockets */
 
+static bool same_addr(const struct sockaddr_in *a, const struct sockaddr_in *b)
+{
+    return a->sin_addr.s_addr == b->sin_addr.s_addr && a->sin_port == b->sin_port;
+}
+
 static bool source_allowed(const mcu_site_t *s, const struct sockaddr_in *a)
 {
     if (!s->cfg.has_source)
@@ -326,10 +400,136 @@ static bool source_allowed(const mcu_site_t *s, const struct sockaddr_in *a)
     return s->cfg.source.sin_port == 0 || s->cfg.source.sin_port == a->sin_port;
 }
 
+static void reject_source(mcu_site_t *s, const struct sockaddr_in *from, int64_t now)
+{
+    s->stats.rejected_source++;
+    char ip[INET_ADDRSTRLEN] = "?";
+    if (mcu_log_enabled(MCU_LOG_WARN))
+        uv_ip4_name(from, ip, sizeof ip);
+    char obj[MCU_ID_MAX + 8];
+    snprintf(obj, sizeof obj, "site %s", s->cfg.id);
+    mcu_log_limited(&s->log_source, now, MCU_LOG_WARN, obj,
+                    "dropped media from %s:%u: not the site's source", ip,
+                    (unsigned)ntohs(from->sin_port));
+}
+
+/* Counts an unprotect failure; the packet is dropped and nothing else happens. */
+static void srtp_failed(mcu_site_t *s, int rc, int64_t now)
+{
+    if (rc == MCU_ERR_AUTH)
+        s->stats.srtp_auth_failures++;
+    else if (rc == MCU_ERR_REPLAY)
+        s->stats.srtp_replays++;
+    else
+        s->stats.srtp_errors++;
+    char obj[MCU_ID_MAX + 8];
+    snprintf(obj, sizeof obj, "site %s", s->cfg.id);
+    mcu_log_limited(&s->log_srtp, now, MCU_LOG_WARN, obj, "SRTP packet dropped: %s",
+                    mcu_strerror(rc));
+}
+
+/* Admits an RTP packet's SSRC into the site's bounded table. */
+static bool ssrc_admit(mcu_site_t *s, uint32_t ssrc, int64_t now)
+{
+    ssrc_slot_t *free_slot = NULL, *quiet = NULL;
+    for (int i = 0; i < MCU_SITE_MAX_SSRCS; i++) {
+        ssrc_slot_t *t = &s->ssrcs[i];
+        if (t->used && t->ssrc == ssrc) {
+            t->last_us = now;
+            return true;
+        }
+        if (!t->used && !free_slot)
+            free_slot = t;
+        if (t->used && now - t->last_us > MCU_SITE_SSRC_QUIET_MS * US_PER_MS &&
+            (!quiet || t->last_us < quiet->last_us))
+            quiet = t;
+    }
+    ssrc_slot_t *t = free_slot ? free_slot : quiet;
+    if (!t) {
+        s->stats.ssrc_rejected++;
+        if (s->srtp_in)
+            mcu_srtp_forget_ssrc(s->srtp_in, ssrc);
+        char obj[MCU_ID_MAX + 8];
+        snprintf(obj, sizeof obj, "site %s", s->cfg.id);
+        mcu_log_limited(&s->log_ssrc, now, MCU_LOG_WARN, obj,
+                        "SSRC %08x dropped: %d SSRCs already active", (unsigned)ssrc,
+                        MCU_SITE_MAX_SSRCS);
+        return false;
+    }
+    if (t->used && s->srtp_in)
+        mcu_srtp_forget_ssrc(s->srtp_in, t->ssrc);
+    *t = (ssrc_slot_t){.used = true, .ssrc = ssrc, .last_us = now};
+    return true;
+}
+
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     site_sock_t *sk = h->data;
     *buf = uv_buf_init((char *)sk->site->rxbuf, sizeof sk->site->rxbuf);
+}
+
+/* An RTP datagram (already unprotected) from an accepted source. */
+static void deliver_rtp(mcu_site_t *s, bool video, const struct sockaddr_in *from, uint8_t *d,
+                        size_t len, int64_t now)
+{
+    mcu_rtp_packet_t p;
+    if (mcu_rtp_parse(d, len, &p) == MCU_OK && !ssrc_admit(s, p.ssrc, now))
+        return;
+    s->stats.rtp_in++;
+    if (mcu_rx_stream_input(s->rx[video], d, len, now) == MCU_OK) {
+        /* Symmetric RTP: the composite goes back where accepted media comes from. */
+        s->src_rtp[video] = *from;
+        s->have_src[video] = true;
+    }
+    if (video) {
+        send_nacks(s, now);
+        poll_video(s, now);
+        arm_poll_timer(s, now);
+    }
+}
+
+static void latch_to(mcu_site_t *s, latch_t *l, const struct sockaddr_in *from, int64_t now,
+                     bool video)
+{
+    l->locked = true;
+    l->addr = *from;
+    l->last_us = now;
+    l->have_cand = false;
+    s->stats.latches++;
+    char ip[INET_ADDRSTRLEN] = "?";
+    uv_ip4_name(from, ip, sizeof ip);
+    char obj[MCU_ID_MAX + 8];
+    snprintf(obj, sizeof obj, "site %s", s->cfg.id);
+    mcu_log(MCU_LOG_INFO, obj, "%s source latched: %s:%u", video ? "video" : "audio", ip,
+            (unsigned)ntohs(from->sin_port));
+}
+
+/* Plain RTP from a source that is not latched: a candidate after consecutive packets. */
+static void plain_candidate(mcu_site_t *s, bool video, const struct sockaddr_in *from,
+                            const uint8_t *d, size_t len, int64_t now)
+{
+    latch_t *l = &s->latch[video];
+    mcu_rtp_packet_t p;
+    if (mcu_rtp_parse(d, len, &p) != MCU_OK) {
+        s->stats.rejected_source++;
+        return;
+    }
+    if (!l->have_cand || !same_addr(&l->cand, from) || p.seq != (uint16_t)(l->cand_seq + 1)) {
+        l->have_cand = true;
+        l->cand = *from;
+        l->cand_n = 0;
+    }
+    l->cand_seq = p.seq;
+    memcpy(l->held[l->cand_n], d, len);
+    l->held_len[l->cand_n] = (uint16_t)len;
+    l->cand_n++;
+    if (l->cand_n < MCU_SITE_LATCH_PLAIN_PACKETS)
+        return;
+    latch_to(s, l, from, now, video);
+    for (int i = 0; i < MCU_SITE_LATCH_PLAIN_PACKETS; i++) {
+        uint8_t *h = l->held[i];
+        deliver_rtp(s, video, from, h, l->held_len[i], now);
+    }
 }
 
 static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
@@ -341,31 +541,56 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
         return;
     const struct sockaddr_in *from = (const struct sockaddr_in *)addr;
     size_t len = (flags & UV_UDP_PARTIAL) ? sizeof s->rxbuf : (size_t)nread;
-    const uint8_t *d = (const uint8_t *)buf->base;
+    uint8_t *d = (uint8_t *)buf->base;
+    int64_t now = now_us(s);
     s->stats.bytes_in += len;
-    if (!source_allowed(s, from)) {
-        s->stats.rejected_source++;
+    if (len > MCU_RTP_MAX_DATAGRAM || !source_allowed(s, from)) {
+        reject_source(s, from, now);
         return;
     }
     bool video = sk->video;
+    latch_t *l = &s->latch[video];
     if (sk->rtcp || mcu_rtp_is_rtcp(d, len)) {
+        /* RTCP: from the latched host (its port may differ), authenticated under SRTP. */
+        bool host_ok = s->cfg.has_source ||
+                       (l->locked && l->addr.sin_addr.s_addr == from->sin_addr.s_addr);
+        if (!host_ok && !s->srtp_in) {
+            reject_source(s, from, now);
+            return;
+        }
+        if (s->srtp_in) {
+            int rc = mcu_srtp_unprotect(s->srtp_in, d, &len, true);
+            if (rc != MCU_OK) {
+                srtp_failed(s, rc, now);
+                return;
+            }
+        }
         s->stats.rtcp_in++;
         s->src_rtcp[video] = *from;
         s->have_src_rtcp[video] = true;
         on_rtcp(s, video, d, len);
         return;
     }
-    s->stats.rtp_in++;
-    int64_t now = now_us(s);
-    if (mcu_rx_stream_input(s->rx[video], d, len, now) == MCU_OK) {
-        /* Symmetric RTP: the composite goes back where accepted media comes from. */
-        s->src_rtp[video] = *from;
-        s->have_src[video] = true;
+    /* A configured source was checked above; else only the latched one is trusted. */
+    bool trusted = s->cfg.has_source || (l->locked && same_addr(&l->addr, from));
+    if (!trusted && l->locked && now - l->last_us <= MCU_SITE_LATCH_QUIET_MS * US_PER_MS) {
+        reject_source(s, from, now); /* no crypto work for strangers */
+        return;
     }
-    if (video) {
-        poll_video(s, now);
-        arm_poll_timer(s, now);
+    if (s->srtp_in) {
+        int rc = mcu_srtp_unprotect(s->srtp_in, d, &len, false);
+        if (rc != MCU_OK) {
+            srtp_failed(s, rc, now);
+            return;
+        }
+    } else if (!trusted) {
+        plain_candidate(s, video, from, d, len, now);
+        return;
     }
+    if (!l->locked || !same_addr(&l->addr, from))
+        latch_to(s, l, from, now, video);
+    l->last_us = now;
+    deliver_rtp(s, video, from, d, len, now);
 }
 
 static int open_sock(mcu_site_t *s, int which, uint16_t port, bool video, bool rtcp)
@@ -399,13 +624,27 @@ int mcu_site_create(uv_loop_t *loop, const mcu_site_config_t *cfg, int index,
     s->index = index;
     s->ev = events;
     s->reset_pending = true;
-    mcu_rx_stream_config_t vc = {.format = &mcu_h264_depack_ops, .payload_type = cfg->video_pt};
+    mcu_rx_stream_config_t vc = {.format = &mcu_h264_depack_ops, .payload_type = cfg->video_pt,
+                                 .rtx_payload_type = cfg->rtx_pt, .nack = true};
     mcu_rx_stream_config_t ac = {.format = &mcu_opus_depack_ops, .payload_type = cfg->audio_pt};
     int rc = mcu_rx_stream_create(&vc, &s->rx[1]);
     if (rc == MCU_OK)
         rc = mcu_rx_stream_create(&ac, &s->rx[0]);
+    mcu_h264_dec_config_t dc;
+    mcu_h264_dec_config_default(&dc);
+    dc.max_pixels = cfg->max_pixels;
     if (rc == MCU_OK)
-        rc = mcu_h264_dec_create(NULL, &s->dec);
+        rc = mcu_h264_dec_create(&dc, &s->dec);
+    if (rc == MCU_OK && !cfg->plain_rtp) {
+        if (!s->cfg.has_srtp_out) { /* a fresh key per start, announced in the SDP */
+            rc = mcu_srtp_key_generate(cfg->srtp_in.suite, &s->cfg.srtp_out);
+            s->cfg.has_srtp_out = rc == MCU_OK;
+        }
+        if (rc == MCU_OK)
+            rc = mcu_srtp_create(&cfg->srtp_in, MCU_SRTP_INBOUND, &s->srtp_in);
+        if (rc == MCU_OK)
+            rc = mcu_srtp_create(&s->cfg.srtp_out, MCU_SRTP_OUTBOUND, &s->srtp_out);
+    }
     uv_timer_init(loop, &s->poll_timer);
     s->poll_timer.data = s;
     s->poll_timer_open = true;
@@ -434,6 +673,8 @@ static void on_handle_closed(uv_handle_t *h)
     mcu_rx_stream_destroy(&s->rx[0]);
     mcu_rx_stream_destroy(&s->rx[1]);
     mcu_h264_dec_destroy(&s->dec);
+    mcu_srtp_destroy(&s->srtp_in);
+    mcu_srtp_destroy(&s->srtp_out);
     void (*done)(void *) = s->done;
     void *opaque = s->done_opaque;
     free(s);
@@ -517,6 +758,14 @@ int mcu_site_send(mcu_site_t *s, bool video, bool rtcp, const uint8_t *data, siz
     int which = video ? SOCK_VIDEO_RTP : SOCK_AUDIO_RTP;
     if (rtcp && !s->cfg.rtcp_mux)
         which = video ? SOCK_VIDEO_RTCP : SOCK_AUDIO_RTCP;
+    if (s->srtp_out) { /* this receiver's own context, on a copy: data is shared */
+        if (len > MCU_RTP_MAX_DATAGRAM)
+            return MCU_ERR_TOO_BIG;
+        memcpy(s->txbuf, data, len);
+        if (mcu_srtp_protect(s->srtp_out, s->txbuf, &len, sizeof s->txbuf, rtcp) != MCU_OK)
+            return MCU_ERR_SRTP;
+        data = s->txbuf;
+    }
     uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
     int rc = uv_udp_try_send(&s->socks[which].handle, &b, 1,
                              (const struct sockaddr *)(rtcp ? &rtcp_to : &rtp_to));
@@ -529,16 +778,39 @@ void mcu_site_housekeeping(mcu_site_t *s, int64_t now)
         return;
     if (s->want_keyframe)
         request_keyframe(s, now);
+    bool tmmbr = s->wanted_bps > 0 &&
+                 (s->wanted_bps != s->tmmbr_sent_bps ||
+                  now - s->last_tmmbr_us >= MCU_SITE_TMMBR_INTERVAL_MS * US_PER_MS);
+    if (tmmbr && mcu_rx_stream_source(s->rx[1])) {
+        s->tmmbr_sent_bps = s->wanted_bps;
+        s->last_tmmbr_us = now;
+        s->stats.tmmbrs_sent++;
+        send_rtcp_fb(s, true, FB_NONE, NULL, 0, s->wanted_bps);
+    }
     if (now - s->last_rr_us >= MCU_SITE_RR_INTERVAL_MS * US_PER_MS) {
         s->last_rr_us = now;
-        for (int v = 0; v < 2; v++) {
-            uint16_t missing[MCU_RTCP_NACK_EXPAND_MAX];
-            size_t n = v ? mcu_jitter_missing(mcu_rx_stream_jitter(s->rx[1]), missing,
-                                              MCU_RTCP_NACK_EXPAND_MAX)
-                         : 0;
-            send_rtcp_fb(s, v, false, missing, n);
-        }
+        for (int v = 0; v < 2; v++)
+            send_rtcp_fb(s, v, FB_NONE, NULL, 0, 0);
     }
+}
+
+void mcu_site_set_wanted_bps(mcu_site_t *s, int64_t bps)
+{
+    s->wanted_bps = bps > s->cfg.max_bps ? s->cfg.max_bps : bps;
+}
+
+int64_t mcu_site_wanted_bps(const mcu_site_t *s) { return s->wanted_bps; }
+
+const mcu_srtp_key_t *mcu_site_send_key(const mcu_site_t *s)
+{
+    return s->srtp_out ? &s->cfg.srtp_out : NULL;
+}
+
+bool mcu_site_latched(const mcu_site_t *s, bool video, struct sockaddr_in *addr)
+{
+    if (s->latch[video].locked && addr)
+        *addr = s->latch[video].addr;
+    return s->latch[video].locked;
 }
 
 const mcu_site_stats_t *mcu_site_stats(const mcu_site_t *s) { return &s->stats; }

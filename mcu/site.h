@@ -3,9 +3,30 @@
  * for video and audio (rx_stream), its H.264 decoder driven off the loop, the latest
  * good picture, and the keyframe requests it is owed.
  *
- *   datagram -> source check -> RTP: rx_stream -> frames -> decode queue -> worker
- *                             -> RTCP: parsed, feedback handed to the conference
+ *   datagram -> source check -> SRTP unprotect -> SSRC table -> RTP: rx_stream -> frames
+ *            -> decode queue -> worker;   RTCP: parsed, feedback handed to the conference
  *   worker done (uv_after_work, on the loop) -> latest picture (AVFrame reference)
+ *
+ * Who may send (against RTP bleed and injection), per media (video, audio):
+ *   - a configured source address is enforced: anything else is dropped and counted;
+ *   - otherwise the first source to prove itself is latched and locked: with SRTP, the
+ *     first packet that authenticates; with plain RTP, MCU_SITE_LATCH_PLAIN_PACKETS
+ *     packets with consecutive sequence numbers from one address:port (those packets are
+ *     kept and delivered once it is latched). Packets from any other address are dropped
+ *     without any crypto work while the latched source is active. Once it has been quiet
+ *     for MCU_SITE_LATCH_QUIET_MS, another source may take over by the same rule.
+ *   - RTCP is accepted from the latched address (any port: RTCP may come from port+1),
+ *     and with SRTP only when it authenticates.
+ * SRTP (libsrtp2, mcu/srtp_session): one inbound session with the site's key; one
+ * outbound session with the key announced in the site's SDP, so each receiver of the
+ * composite has its own context. Unprotect failures are dropped and counted, never more.
+ * At most MCU_SITE_MAX_SSRCS SSRCs are tracked per site; a new one evicts one that has
+ * been quiet for MCU_SITE_SSRC_QUIET_MS, else it is dropped.
+ *
+ * Feedback the site is sent: NACK for missing video packets as soon as they are noticed
+ * (mcu/nack_gen: retries, age and list bounds), PLI for broken pictures (at most one per
+ * MCU_SITE_PLI_RETRY_MS; FIR after MCU_SITE_FIR_AFTER_PLIS unanswered PLIs), a receiver
+ * report every second, and TMMBR with the rate its tile needs (mcu_site_set_wanted_bps).
  *
  * One site's access units are decoded in order by one worker at a time: the queue lives
  * on the loop, a worker gets the batch queued so far, the next batch starts when it is
@@ -43,7 +64,25 @@
 /* Receiver reports to the site: RFC 3550 allows 5% of the session bandwidth; one compound
  * a second is far below that and keeps the sender's statistics fresh. */
 #define MCU_SITE_RR_INTERVAL_MS 1000
-
+/* Plain RTP latches a source after this many packets with consecutive sequence numbers
+ * from one address:port: RFC 3550 probation needs 2; 4 makes a blind injector guess a
+ * live SSRC and sequence four times in a row. */
+#define MCU_SITE_LATCH_PLAIN_PACKETS 4
+/* A latched source silent this long may be replaced (a site that moved or restarted):
+ * long enough that jitter or a short outage never hands the stream to someone else. */
+#define MCU_SITE_LATCH_QUIET_MS 3000
+/* SSRCs tracked per site: video, its RTX stream, audio, and one newcomer. */
+#define MCU_SITE_MAX_SSRCS 4
+/* An SSRC silent this long may be evicted for a new one. */
+#define MCU_SITE_SSRC_QUIET_MS 2000
+/* A PLI unanswered this many times becomes a FIR (RFC 5104), which some encoders honour
+ * when they ignore PLI. */
+#define MCU_SITE_FIR_AFTER_PLIS 3
+/* TMMBR is sent when the wanted rate changes and repeated this often (RFC 5104 4.2.1:
+ * the request holds until answered; repeating covers a lost packet). */
+#define MCU_SITE_TMMBR_INTERVAL_MS 5000
+/* Missing sequence numbers sent in one NACK at most (fits a 256-byte RTCP compound). */
+#define MCU_SITE_NACK_BATCH 32
 typedef struct mcu_site mcu_site_t;
 
 /* What a site tells its conference. All called on the loop thread. */
@@ -64,6 +103,15 @@ typedef struct mcu_site_events {
 typedef struct mcu_site_stats {
     uint64_t rtp_in, rtcp_in, bytes_in;
     uint64_t rejected_source;   /* datagrams from an address that is not the site's */
+    uint64_t srtp_auth_failures;    /* SRTP/SRTCP that did not authenticate */
+    uint64_t srtp_replays;          /* ... replayed */
+    uint64_t srtp_errors;           /* ... other unprotect failures */
+    uint64_t latches;               /* sources latched (first or take-over) */
+    uint64_t ssrc_rejected;         /* packets of an SSRC beyond MCU_SITE_MAX_SSRCS */
+    uint64_t nack_seqs_sent;        /* sequence numbers asked for */
+    uint64_t nacks_sent;            /* NACK packets */
+    uint64_t firs_sent;
+    uint64_t tmmbrs_sent;
     uint64_t decode_dropped;    /* access units dropped: decode queue full */
     uint64_t pictures;          /* good pictures decoded */
     uint64_t damaged;           /* pictures not shown */
@@ -107,6 +155,16 @@ bool mcu_site_dest(const mcu_site_t *site, bool video, struct sockaddr_in *rtp,
 /* Sends a datagram to the site from its own socket (so NATs and firewalls see the port
  * the site sends to). video picks the video or audio socket; rtcp the RTCP socket. */
 int mcu_site_send(mcu_site_t *site, bool video, bool rtcp, const uint8_t *data, size_t len);
+
+/* The rate the site should send its video at (the tile it is shown in): sent as TMMBR
+ * when it changes and repeated every MCU_SITE_TMMBR_INTERVAL_MS. */
+void mcu_site_set_wanted_bps(mcu_site_t *site, int64_t bps);
+int64_t mcu_site_wanted_bps(const mcu_site_t *site);
+
+/* The key the MCU protects what it sends this site with (NULL for plain RTP). */
+const mcu_srtp_key_t *mcu_site_send_key(const mcu_site_t *site);
+/* Whether a media source is latched, and its address. */
+bool mcu_site_latched(const mcu_site_t *site, bool video, struct sockaddr_in *addr);
 
 /* Periodic housekeeping (PLI retries, RTCP RR to the site): call every ~100 ms. */
 void mcu_site_housekeeping(mcu_site_t *site, int64_t now_us);

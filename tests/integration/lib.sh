@@ -9,7 +9,7 @@ trap cleanup EXIT
 # site_json INDEX NAME: site sINDEX receiving on BASE + 4(INDEX-1), sending its
 # composite to 127.0.0.1:BASE + 1000 + 4(INDEX-1) (its SDP describes that).
 site_json() {
-  printf '{"id": "s%d", "name": "%s", "rtp_port": %d, "send_to": {"address": "127.0.0.1", "video_port": %d}}' \
+  printf '{"id": "s%d", "name": "%s", "rtp_port": %d, "plain_rtp": true, "send_to": {"address": "127.0.0.1", "video_port": %d}}' \
     "$1" "$2" $((BASE + 4 * ($1 - 1))) $((BASE + 1000 + 4 * ($1 - 1)))
 }
 

@@ -130,7 +130,7 @@ static int start_daemon(void **state)
             work_dir, CONTROL_PORT, TOKEN);
     const char *names[] = {"Huyện Yên Mô", "Khánh Thượng", "Yên Thắng"};
     for (int i = 0; i < 3; i++)
-        fprintf(f, "  {\"id\": \"s%d\", \"name\": \"%s\", \"rtp_port\": %d, \"send_to\": "
+        fprintf(f, "  {\"id\": \"s%d\", \"name\": \"%s\", \"rtp_port\": %d, \"plain_rtp\": true, \"send_to\": "
                    "{\"address\": \"127.0.0.1\", \"video_port\": %d}}%s\n",
                 i + 1, names[i], PORT_BASE + 4 * i, PORT_BASE + 1000 + 4 * i, i < 2 ? "," : "");
     fprintf(f, " ]\n}\n");

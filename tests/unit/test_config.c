@@ -39,8 +39,12 @@ static const char full[] =
     "     \"audio_kbps\": 24}\n"
     "  ],\n"
     "  \"sites\": [\n"
-    "    {\"id\": \"yen-mo\", \"name\": \"Huyện Yên Mô\", \"rtp_port\": 30000},\n"
+    "    {\"id\": \"yen-mo\", \"name\": \"Huyện Yên Mô\", \"rtp_port\": 30000, \"plain_rtp\": true},\n"
     "    {\"id\": \"yen-thang\", \"name\": \"Yên Thắng\", \"rtp_port\": 30010, \"rtcp_mux\": true,\n"
+    "     \"srtp\": {\"suite\": \"AES_CM_128_HMAC_SHA1_32\",\n"
+    "              \"key\": \"inline:Wn4XsjwDTmM1gR0p1PU7CbFn2oOv658Z+gqeG6tH\",\n"
+    "              \"send_key\": \"6h8R5JYsjsCRGyYiIJjRjm8fvaunSMynUgegbHw+\"},\n"
+    "     \"rtx_pt\": 97, \"max_kbps\": 800, \"max_pixels\": 921600,\n"
     "     \"audio_port\": 30011, \"source\": \"127.0.0.1\", \"profile\": \"low\",\n"
     "     \"send_to\": {\"address\": \"127.0.0.1\", \"video_port\": 5000}}\n"
     "  ],\n"
@@ -73,6 +77,16 @@ static void full_file(void **state)
     assert_true(s->has_send_to);
     assert_int_equal(ntohs(s->send_video.sin_port), 5000);
     assert_int_equal(ntohs(s->send_audio.sin_port), 5002);
+    assert_true(cfg.sites[0].plain_rtp);
+    assert_false(s->plain_rtp);
+    assert_int_equal(s->srtp_in.suite, MCU_SRTP_AES_CM_128_HMAC_SHA1_32);
+    assert_int_equal(s->srtp_in.len, 30);
+    assert_true(s->has_srtp_out);
+    assert_int_equal(s->srtp_out.bytes[0], 0xea); /* base64 "6h8R" */
+    assert_int_equal(s->rtx_pt, 97);
+    assert_int_equal(s->max_bps, 800000);
+    assert_int_equal(s->max_pixels, 921600);
+    assert_int_equal(cfg.profiles[0].min_video_bps, 225000); /* 25% of 900 kbps */
 }
 
 typedef struct bad {
@@ -85,18 +99,18 @@ static void errors_name_key_and_line(void **state)
 {
     static const bad_t bad[] = {
         {"{\"sites\": [\n{\"id\": \"a\", \"name\": \"A\", \"rtp_port\": \"x\"}]}", "sites[0].rtp_port", 2},
-        {"{\"sites\": [\n{\"id\": \"a\", \"name\": \"A\",\n \"rtp_port\": 80}]}", "sites[0].rtp_port", 3},
-        {"{\"sites\": [\n{\"id\": \"a\", \"name\": \"A\", \"rtp_port\": 30000,\n \"colour\": 1}]}",
+        {"{\"sites\": [\n{\"id\": \"a\", \"name\": \"A\",\n \"rtp_port\": 80, \"plain_rtp\": true}]}", "sites[0].rtp_port", 3},
+        {"{\"sites\": [\n{\"id\": \"a\", \"name\": \"A\", \"rtp_port\": 30000, \"plain_rtp\": true,\n \"colour\": 1}]}",
          "sites[0].colour", 3},
-        {"{\"sites\": [{\"id\": \"a\", \"name\": \"A\", \"rtp_port\": 30000},\n"
-         "{\"id\": \"b\", \"name\": \"B\", \"rtp_port\": 30001}]}", "sites[1].rtp_port", 2},
-        {"{\"sites\": [{\"id\": \"a\", \"name\": \"A\", \"rtp_port\": 30000},\n"
-         "{\"id\": \"a\", \"name\": \"B\", \"rtp_port\": 30008}]}", "sites[1].id", 2},
-        {"{\"sites\": [\n{\"id\": \"a\", \"rtp_port\": 30000}]}", "sites[0].name", 2},
-        {"{\"sites\": [{\"id\": \"A B\", \"name\": \"A\", \"rtp_port\": 30000}]}", "sites[0].id", 1},
-        {"{\"sites\": [{\"id\": \"a\", \"name\": \"A\", \"rtp_port\": 30000,\n\"profile\": \"hd\"}]}",
+        {"{\"sites\": [{\"id\": \"a\", \"name\": \"A\", \"rtp_port\": 30000, \"plain_rtp\": true},\n"
+         "{\"id\": \"b\", \"name\": \"B\", \"rtp_port\": 30001, \"plain_rtp\": true}]}", "sites[1].rtp_port", 2},
+        {"{\"sites\": [{\"id\": \"a\", \"name\": \"A\", \"rtp_port\": 30000, \"plain_rtp\": true},\n"
+         "{\"id\": \"a\", \"name\": \"B\", \"rtp_port\": 30008, \"plain_rtp\": true}]}", "sites[1].id", 2},
+        {"{\"sites\": [\n{\"id\": \"a\", \"rtp_port\": 30000, \"plain_rtp\": true}]}", "sites[0].name", 2},
+        {"{\"sites\": [{\"id\": \"A B\", \"name\": \"A\", \"rtp_port\": 30000, \"plain_rtp\": true}]}", "sites[0].id", 1},
+        {"{\"sites\": [{\"id\": \"a\", \"name\": \"A\", \"rtp_port\": 30000, \"plain_rtp\": true,\n\"profile\": \"hd\"}]}",
          "sites[0].profile", 2},
-        {"{\"sites\": [{\"id\": \"a\", \"name\": \"A\", \"rtp_port\": 30000,\n"
+        {"{\"sites\": [{\"id\": \"a\", \"name\": \"A\", \"rtp_port\": 30000, \"plain_rtp\": true,\n"
          "\"source\": \"example.org\"}]}", "sites[0].source", 2},
         {"{\"profiles\": [{\"id\": \"main\",\n\"width\": 1281}],\n\"sites\": []}", "profiles[0].width", 2},
         {"{\"conference\": {\n\"layout\": \"grid7\"}, \"sites\": []}", "conference.layout", 2},
@@ -105,7 +119,7 @@ static void errors_name_key_and_line(void **state)
         {"{\"conference\": {}}", "sites", 1},
         {"[1, 2]", "", 1},
         {"{\"control\": {\"listen\": \"0.0.0.0\",\n\"port\": 8080}, \"sites\": [{\"id\": \"a\", "
-         "\"name\": \"A\", \"rtp_port\": 30000}]}", "control.token", 1},
+         "\"name\": \"A\", \"rtp_port\": 30000, \"plain_rtp\": true}]}", "control.token", 1},
         {"{\"control\": {\n\"token\": \"short\"}, \"sites\": []}", "control.token", 2},
         {"{\"control\": {\n\"token\": \"has a space in it, sadly\"}, \"sites\": []}",
          "control.token", 2},
@@ -114,6 +128,28 @@ static void errors_name_key_and_line(void **state)
         {"{\"speaker\": {\"rolling_interval_ms\": 10}, \"sites\": []}",
          "speaker.rolling_interval_ms", 1},
         {"{\"speaker\": {\"flap\": true}, \"sites\": []}", "speaker.flap", 1},
+        /* Security: SRTP unless plain RTP is asked for explicitly. */
+        {"{\"sites\": [\n{\"id\": \"a\", \"name\": \"A\", \"rtp_port\": 30000}]}", "sites[0]", 2},
+        {"{\"sites\": [{\"id\": \"a\", \"name\": \"A\", \"rtp_port\": 30000,\n\"plain_rtp\": true,"
+         " \"srtp\": {\"key\": \"Wn4XsjwDTmM1gR0p1PU7CbFn2oOv658Z+gqeG6tH\"}}]}", "sites[0].plain_rtp", 2},
+        {"{\"sites\": [{\"id\": \"a\", \"name\": \"A\", \"rtp_port\": 30000,\n\"srtp\": {\n"
+         "\"key\": \"inline:c2hvcnQ=\"}}]}", "sites[0].srtp.key", 3},
+        {"{\"sites\": [{\"id\": \"a\", \"name\": \"A\", \"rtp_port\": 30000,\n\"srtp\": {\n"
+         "\"key\": \"inline:Wn4XsjwDTmM1gR0p1PU7CbFn2oOv658Z+gqeG6tH|2^31\"}}]}", "sites[0].srtp.key", 3},
+        {"{\"sites\": [{\"id\": \"a\", \"name\": \"A\", \"rtp_port\": 30000,\n\"srtp\": {\n"
+         "\"suite\": \"AES_CM_128_NULL\", \"key\": \"x\"}}]}", "sites[0].srtp.suite", 3},
+        {"{\"sites\": [{\"id\": \"a\", \"name\": \"A\", \"rtp_port\": 30000,\n\"srtp\": {"
+         "\"suite\": \"AEAD_AES_128_GCM\",\n\"key\": \"Wn4XsjwDTmM1gR0p1PU7CbFn2oOv658Z+gqeG6tH\"}}]}",
+         "sites[0].srtp.key", 3},
+        {"{\"sites\": [{\"id\": \"a\", \"name\": \"A\", \"rtp_port\": 30000,\n\"srtp\": {"
+         "\"key\": \"Wn4XsjwDTmM1gR0p1PU7CbFn2oOv658Z+gqeG6tH\",\n"
+         "\"send_key\": \"inline:Wn4XsjwDTmM1gR0p1PU7CbFn2oOv658Z+gqeG6tH\"}}]}", "sites[0].srtp.send_key", 3},
+        {"{\"sites\": [{\"id\": \"a\", \"name\": \"A\", \"rtp_port\": 30000, \"plain_rtp\": true,\n"
+         "\"rtx_pt\": 96}]}", "sites[0].rtx_pt", 2},
+        {"{\"sites\": [{\"id\": \"a\", \"name\": \"A\", \"rtp_port\": 30000, \"plain_rtp\": true,\n"
+         "\"max_kbps\": 10}]}", "sites[0].max_kbps", 2},
+        {"{\"profiles\": [{\"id\": \"main\", \"video_kbps\": 500,\n\"min_video_kbps\": 600}],\n"
+         "\"sites\": []}", "profiles[0].min_video_kbps", 2},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         mcu_config_t cfg;

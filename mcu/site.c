@@ -16,19 +16,28 @@
  * sequence numbers (at most 2 x 32 + 8 + 20 + 32 bytes), plus the SRTCP trailer. */
 #define SITE_RTCP_BUF (256 + MCU_SRTP_MAX_OVERHEAD)
 
-/* The source of one media (video or audio) and the candidate that may replace it. */
+/* Plain RTP candidates tracked at once per media: each address:port counts its own run
+ * of consecutive sequence numbers, so junk from other addresses cannot keep resetting a
+ * genuine sender's run. A newcomer replaces the least recently heard candidate. */
+#define SITE_LATCH_CANDIDATES 4
+
+/* A plain RTP candidate, with its packets kept to be delivered once it is latched. */
+typedef struct candidate {
+    bool used;
+    struct sockaddr_in addr;
+    uint16_t seq;
+    int n;
+    int64_t last_us;
+    uint16_t held_len[MCU_SITE_LATCH_PLAIN_PACKETS];
+    uint8_t held[MCU_SITE_LATCH_PLAIN_PACKETS][MCU_RTP_MAX_DATAGRAM];
+} candidate_t;
+
+/* The source of one media (video or audio) and the candidates that may replace it. */
 typedef struct latch {
     bool locked;
     struct sockaddr_in addr;
     int64_t last_us;            /* last accepted packet from it */
-    /* Plain RTP candidate: consecutive sequence numbers from one address:port, with its
-     * packets kept to be delivered once it is latched. */
-    bool have_cand;
-    struct sockaddr_in cand;
-    uint16_t cand_seq;
-    int cand_n;
-    uint16_t held_len[MCU_SITE_LATCH_PLAIN_PACKETS];
-    uint8_t held[MCU_SITE_LATCH_PLAIN_PACKETS][MCU_RTP_MAX_DATAGRAM];
+    candidate_t cand[SITE_LATCH_CANDIDATES];
 } latch_t;
 
 /* RFC 5104 "measured overhead" of a TMMBR: IPv4 + UDP + RTP headers per packet. */
@@ -494,7 +503,8 @@ static void latch_to(mcu_site_t *s, latch_t *l, const struct sockaddr_in *from, 
     l->locked = true;
     l->addr = *from;
     l->last_us = now;
-    l->have_cand = false;
+    for (int i = 0; i < SITE_LATCH_CANDIDATES; i++)
+        l->cand[i].used = false;
     s->stats.latches++;
     char ip[INET_ADDRSTRLEN] = "?";
     uv_ip4_name(from, ip, sizeof ip);
@@ -514,22 +524,32 @@ static void plain_candidate(mcu_site_t *s, bool video, const struct sockaddr_in 
         s->stats.rejected_source++;
         return;
     }
-    if (!l->have_cand || !same_addr(&l->cand, from) || p.seq != (uint16_t)(l->cand_seq + 1)) {
-        l->have_cand = true;
-        l->cand = *from;
-        l->cand_n = 0;
+    candidate_t *c = NULL, *oldest = &l->cand[0];
+    for (int i = 0; i < SITE_LATCH_CANDIDATES && !c; i++) {
+        if (l->cand[i].used && same_addr(&l->cand[i].addr, from))
+            c = &l->cand[i];
+        else if (!l->cand[i].used || (oldest->used && l->cand[i].last_us < oldest->last_us))
+            oldest = &l->cand[i];
     }
-    l->cand_seq = p.seq;
-    memcpy(l->held[l->cand_n], d, len);
-    l->held_len[l->cand_n] = (uint16_t)len;
-    l->cand_n++;
-    if (l->cand_n < MCU_SITE_LATCH_PLAIN_PACKETS)
+    if (!c) { /* no memset: the held packets are overwritten before they are read */
+        c = oldest;
+        c->used = true;
+        c->addr = *from;
+        c->seq = (uint16_t)(p.seq - 1);
+        c->n = 0;
+    }
+    if (p.seq != (uint16_t)(c->seq + 1))
+        c->n = 0; /* the run is broken: it starts again here */
+    c->seq = p.seq;
+    c->last_us = now;
+    memcpy(c->held[c->n], d, len);
+    c->held_len[c->n] = (uint16_t)len;
+    if (++c->n < MCU_SITE_LATCH_PLAIN_PACKETS)
         return;
+    candidate_t won = *c; /* latch_to clears the candidates */
     latch_to(s, l, from, now, video);
-    for (int i = 0; i < MCU_SITE_LATCH_PLAIN_PACKETS; i++) {
-        uint8_t *h = l->held[i];
-        deliver_rtp(s, video, from, h, l->held_len[i], now);
-    }
+    for (int i = 0; i < MCU_SITE_LATCH_PLAIN_PACKETS; i++)
+        deliver_rtp(s, video, from, won.held[i], won.held_len[i], now);
 }
 
 static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,

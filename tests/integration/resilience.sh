@@ -373,6 +373,11 @@ for sc in "${SCENARIOS[@]}"; do
     echo "FAIL: live again only after $recovery s"; status=1
   fi
 done
+# Each site is asked (TMMBR) for what its tile needs: a 320x180 cell of grid4 at 25 fps is
+# 144 kbps at 0.1 bit per pixel, far below the 1500 kbps a site may send.
+want=$(metric mcu_site_requested_bits_per_second s1) tm=$(metric mcu_site_tmmbr_sent_total s1)
+echo "s1 asked for $want bps in $tm TMMBR"
+[ "$tm" -gt 0 ] && [ "$want" -ge 64000 ] && [ "$want" -le 150000 ] || { echo "FAIL: TMMBR"; status=1; }
 missed=$(( $(metric mcu_video_ticks_missed_total) - missed0 ))
 echo "output ticks missed during the scenarios: $missed"
 [ "$missed" = 0 ] || status=1

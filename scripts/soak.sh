@@ -31,7 +31,13 @@ IMPAIR=$BUILD/tests/udp_impair
 
 rm -rf "$DIR" && mkdir -p "$DIR" && cd "$DIR"
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
+# Senders run inside subshells: their children go first.
+cleanup() {
+  for p in "${PIDS[@]}"; do
+    pkill -TERM -P "$p" 2>/dev/null || true
+    kill "$p" 2>/dev/null || true
+  done
+}
 trap cleanup EXIT
 
 NAMES=("Huyện Yên Mô" "Khánh Dương" "Khánh Hòa" "Khánh Hội" "Khánh Nhạc" "Khánh Phú"
@@ -57,13 +63,13 @@ sleep 2
 
 COLOURS=(red green blue yellow cyan magenta white orange purple pink brown gray navy teal
          olive maroon lime silver)
-sender() { # index seconds port
-  ffmpeg -nostdin -loglevel error -re -t "$2" \
+sender() { # index seconds port   (-t before each output: both streams end)
+  ffmpeg -nostdin -loglevel error -re \
     -f lavfi -i "testsrc2=size=320x180:rate=15" -f lavfi -i "sine=frequency=$((300 + 40 * $1))" \
     -map 0:v -c:v libx264 -profile:v baseline -preset ultrafast -tune zerolatency -g 30 \
-    -b:v 150k -x264-params repeat-headers=1 -f rtp -payload_type 96 \
+    -b:v 150k -x264-params repeat-headers=1 -t "$2" -f rtp -payload_type 96 \
     "rtp://127.0.0.1:$3?pkt_size=1200" \
-    -map 1:a -c:a libopus -b:a 24k -f rtp -payload_type 111 \
+    -map 1:a -c:a libopus -b:a 24k -t "$2" -f rtp -payload_type 111 \
     "rtp://127.0.0.1:$(($3 + 2))" >/dev/null 2>&1
 }
 # Sites 1-3 through the impairment proxy (video and audio pairs, stable source ports).

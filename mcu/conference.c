@@ -151,8 +151,9 @@ typedef struct site_rates {
 } site_rates_t;
 
 /* A tile whose picture is older than this while its site is sending counts as frozen:
- * five frames at 25 fps, longer than any jitter-buffer wait for a repair
- * (MCU_RX_STREAM_NACK_WAIT_MS) and plainly visible as a stall. */
+ * five frames at 25 fps, plainly visible as a stall, and longer than the jitter buffer's
+ * usual wait for a repair (MCU_RX_STREAM_NACK_WAIT_MS; only long RTTs or heavy jitter
+ * stretch it further). A site sending under 5 fps counts as frozen too, as it looks. */
 #define CONF_FROZEN_MS 200
 
 /* Audio packets taken from one site per tick: 120 ms worth of the shortest common
@@ -524,6 +525,8 @@ static void video_tick(uv_timer_t *t)
     p->job = j;
     if (uv_queue_work(c->loop, &j->work, video_work, video_done) != 0) {
         p->job = NULL;
+        if (j->bitrate_bps > 0)
+            p->bitrate_applied = 0; /* hand the target to the next job instead */
         free(j);
     }
 }
@@ -1073,7 +1076,10 @@ int mcu_conference_site_sdp(mcu_conference_t *c, int site, char *out, size_t cap
     mcu_sdp_params_t sp;
     char dest[INET_ADDRSTRLEN], key[MCU_SDP_CRYPTO_KEY_MAX + 1];
     int rc = site_sdp_params(c, site, &sp, dest, sizeof dest, key, sizeof key);
-    return rc < 0 ? rc : mcu_sdp_write(&sp, out, cap);
+    if (rc == MCU_OK)
+        rc = mcu_sdp_write(&sp, out, cap);
+    explicit_bzero(key, sizeof key);
+    return rc;
 }
 
 int mcu_conference_write_sdp(mcu_conference_t *c)
@@ -1095,6 +1101,7 @@ int mcu_conference_write_sdp(mcu_conference_t *c)
         snprintf(path, sizeof path, "%s/%s.sdp", c->cfg.sdp_dir, sc->id);
         if (rc == MCU_OK)
             rc = mcu_sdp_write_file(&sp, path);
+        explicit_bzero(key, sizeof key);
         if (rc < 0)
             return rc;
     }

@@ -371,30 +371,13 @@ static int parse_send_to(ctx_t *c, json_t *o, const char *path, mcu_site_config_
     return MCU_OK;
 }
 
-/* "srtp": {"suite": ..., "key": "inline:...", "send_key": "inline:..."} */
-static int parse_srtp(ctx_t *c, json_t *o, const char *path, mcu_site_config_t *s)
+/* The two key-params of a site; the caller wipes the text. */
+static int parse_keys(ctx_t *c, const char *path, mcu_srtp_suite_t suite, const char *key,
+                      const char *send_key, mcu_site_config_t *s)
 {
-    static const char *const keys[] = {"suite", "key", "send_key", NULL};
-    if (!json_is_object(o))
-        return fail(c, path, "must be an object");
-    char suite_name[64] = "AES_CM_128_HMAC_SHA1_80", key[MCU_SRTP_KEY_TEXT_MAX],
-         send_key[MCU_SRTP_KEY_TEXT_MAX];
-    bool has_send = false;
     char k[MCU_PATH_MAX];
-    mcu_srtp_suite_t suite;
-    int rc = check_keys(c, o, path, keys);
-    if (rc == MCU_OK) rc = get_str(c, o, path, "suite", suite_name, sizeof suite_name, NULL);
-    if (rc == MCU_OK && mcu_srtp_suite_parse(suite_name, &suite) != MCU_OK) {
-        join(k, path, "suite");
-        return fail(c, k, "unknown suite \"%s\" (AES_CM_128_HMAC_SHA1_80, "
-                    "AES_CM_128_HMAC_SHA1_32, AEAD_AES_128_GCM)", suite_name);
-    }
-    if (rc == MCU_OK) rc = require(c, o, path, "key");
-    if (rc == MCU_OK) rc = get_str(c, o, path, "key", key, sizeof key, NULL);
-    if (rc == MCU_OK) rc = get_str(c, o, path, "send_key", send_key, sizeof send_key, &has_send);
-    if (rc < 0)
-        return rc;
     const char *why = NULL;
+    bool has_send = send_key != NULL;
     if (mcu_srtp_key_parse(suite, key, &s->srtp_in, &why) != MCU_OK) {
         join(k, path, "key");
         return fail(c, k, "%s", why ? why : "not a key for this suite");
@@ -410,6 +393,34 @@ static int parse_srtp(ctx_t *c, json_t *o, const char *path, mcu_site_config_t *
     }
     s->has_srtp_out = has_send;
     return MCU_OK;
+}
+
+/* "srtp": {"suite": ..., "key": "inline:...", "send_key": "inline:..."} */
+static int parse_srtp(ctx_t *c, json_t *o, const char *path, mcu_site_config_t *s)
+{
+    static const char *const keys[] = {"suite", "key", "send_key", NULL};
+    if (!json_is_object(o))
+        return fail(c, path, "must be an object");
+    char suite_name[64] = "AES_CM_128_HMAC_SHA1_80", key[MCU_SRTP_KEY_TEXT_MAX] = "",
+         send_key[MCU_SRTP_KEY_TEXT_MAX] = "";
+    bool has_send = false;
+    char k[MCU_PATH_MAX];
+    mcu_srtp_suite_t suite;
+    int rc = check_keys(c, o, path, keys);
+    if (rc == MCU_OK) rc = get_str(c, o, path, "suite", suite_name, sizeof suite_name, NULL);
+    if (rc == MCU_OK && mcu_srtp_suite_parse(suite_name, &suite) != MCU_OK) {
+        join(k, path, "suite");
+        return fail(c, k, "unknown suite \"%s\" (AES_CM_128_HMAC_SHA1_80, "
+                    "AES_CM_128_HMAC_SHA1_32, AEAD_AES_128_GCM)", suite_name);
+    }
+    if (rc == MCU_OK) rc = require(c, o, path, "key");
+    if (rc == MCU_OK) rc = get_str(c, o, path, "key", key, sizeof key, NULL);
+    if (rc == MCU_OK) rc = get_str(c, o, path, "send_key", send_key, sizeof send_key, &has_send);
+    if (rc == MCU_OK)
+        rc = parse_keys(c, path, suite, key, has_send ? send_key : NULL, s);
+    explicit_bzero(key, sizeof key);
+    explicit_bzero(send_key, sizeof send_key);
+    return rc;
 }
 
 static int parse_site(ctx_t *c, json_t *o, const char *path, const mcu_config_t *cfg, int index,

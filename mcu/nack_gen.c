@@ -196,3 +196,11 @@ void mcu_nack_gen_forget_through(mcu_nack_gen_t *g, uint16_t seq)
 }
 
 size_t mcu_nack_gen_pending(const mcu_nack_gen_t *g) { return g->n; }
+
+bool mcu_nack_gen_awaits(const mcu_nack_gen_t *g, uint16_t seq)
+{
+    for (size_t i = 0; i < g->n; i++)
+        if (g->e[i].seq == seq)
+            return true;
+    return false;
+}

@@ -131,5 +131,7 @@ void mcu_nack_gen_forget_through(mcu_nack_gen_t *g, uint16_t seq);
 
 /* Sequence numbers awaited. */
 size_t mcu_nack_gen_pending(const mcu_nack_gen_t *g);
+/* True while `seq` is on the list (missing and still worth a retransmission). */
+bool mcu_nack_gen_awaits(const mcu_nack_gen_t *g, uint16_t seq);
 
 #endif

@@ -103,6 +103,7 @@ static int check_ssrc(mcu_rx_stream_t *s, const mcu_rtp_packet_t *p)
     /* The new source is valid: it replaces the old one. */
     s->source = s->candidate;
     s->have_candidate = false;
+    s->have_rtx = false; /* a restarted sender brings a new RTX SSRC too */
     s->counters.ssrc_changes++;
     restart(s);
     return 1; /* already counted in the new source's statistics */
@@ -128,6 +129,12 @@ static int input_rtx(mcu_rx_stream_t *s, const mcu_rtp_packet_t *p, int64_t now_
         return drop(s, MCU_ERR_EMPTY);
     if (p->ssrc == s->source.ssrc)
         return drop(s, MCU_ERR_SSRC); /* RTX shares no SSRC with its media (RFC 4588 4) */
+    uint16_t osn = (uint16_t)(p->payload[0] << 8 | p->payload[1]);
+    /* Only what was asked for: an RTX stream tied to another sequence space (an old
+     * SSRC, another encoding) must neither put its packets into this one nor become the
+     * stream's RTX SSRC. */
+    if (!mcu_nack_gen_awaits(&s->nack, osn))
+        return drop(s, MCU_ERR_DUPLICATE);
     if (!s->have_rtx || (p->ssrc != s->rtx_ssrc &&
                          now_us - s->rtx_last_us > MCU_RX_STREAM_RTX_QUIET_MS * 1000)) {
         s->have_rtx = true;
@@ -136,11 +143,15 @@ static int input_rtx(mcu_rx_stream_t *s, const mcu_rtp_packet_t *p, int64_t now_
     if (p->ssrc != s->rtx_ssrc)
         return drop(s, MCU_ERR_SSRC);
     s->rtx_last_us = now_us;
-    uint16_t osn = (uint16_t)(p->payload[0] << 8 | p->payload[1]);
     int rc = mcu_jitter_push(s->jb, osn, p->timestamp, p->marker, p->payload + 2,
                              p->payload_len - 2, now_us);
-    if (rc < 0 && rc != MCU_ERR_OVERFLOW)
+    if (rc == MCU_ERR_OVERFLOW) {
+        mcu_drop_stats_count(&s->counters.drops, rc);
+        mcu_depack_reset(s->depack);
+        s->counters.restarts++;
+    } else if (rc < 0) {
         return drop(s, rc);
+    }
     track_seq(s, osn, true, now_us);
     s->counters.rtx_packets++;
     s->counters.packets++;

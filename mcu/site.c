@@ -12,8 +12,9 @@
 #include "mcu/srtp_session.h"
 
 #define US_PER_MS 1000
-/* Largest RTCP compound the site is sent: RR + PLI/FIR + NACK of MCU_SITE_NACK_BATCH
- * sequence numbers (at most 2 x 32 + 8 + 20 + 32 bytes), plus the SRTCP trailer. */
+/* Largest RTCP compound the site is sent: RR (32) + FIR (20) + a NACK of
+ * MCU_SITE_NACK_BATCH scattered sequence numbers (12 + 4 x 32) + TMMBR (20) = 212 bytes,
+ * rounded up, plus the SRTCP trailer. */
 #define SITE_RTCP_BUF (256 + MCU_SRTP_MAX_OVERHEAD)
 
 /* Plain RTP candidates tracked at once per media: each address:port counts its own run
@@ -87,8 +88,9 @@ struct mcu_site {
     site_sock_t socks[SOCK_MAX];
     uv_timer_t poll_timer;
     bool poll_timer_open;
-    uint8_t rxbuf[MCU_RTP_MAX_DATAGRAM + 1]; /* +1 shows oversize datagrams */
-    uint8_t txbuf[MCU_RTP_MAX_DATAGRAM + MCU_SRTP_MAX_OVERHEAD]; /* one protected copy */
+    /* Word-aligned: libsrtp reads packets as 32-bit words. */
+    _Alignas(8) uint8_t rxbuf[MCU_RTP_MAX_DATAGRAM + 1]; /* +1 shows oversize datagrams */
+    _Alignas(8) uint8_t txbuf[MCU_RTP_MAX_DATAGRAM + MCU_SRTP_MAX_OVERHEAD]; /* one protected copy */
 
     mcu_srtp_t *srtp_in, *srtp_out;     /* NULL for plain RTP */
     latch_t latch[2];                   /* [1] video, [0] audio */
@@ -437,6 +439,19 @@ static void srtp_failed(mcu_site_t *s, int rc, int64_t now)
                     mcu_strerror(rc));
 }
 
+/* The SSRCs the receive streams follow now: never evicted, so a paused camera keeps its
+ * SRTP rollover counter and replay window. */
+static bool ssrc_in_use(const mcu_site_t *s, uint32_t ssrc)
+{
+    for (int v = 0; v < 2; v++) {
+        const mcu_rtp_stats_t *src = mcu_rx_stream_source(s->rx[v]);
+        uint32_t rtx;
+        if ((src && src->ssrc == ssrc) || (mcu_rx_stream_rtx_ssrc(s->rx[v], &rtx) && rtx == ssrc))
+            return true;
+    }
+    return false;
+}
+
 /* Admits an RTP packet's SSRC into the site's bounded table. */
 static bool ssrc_admit(mcu_site_t *s, uint32_t ssrc, int64_t now)
 {
@@ -450,7 +465,7 @@ static bool ssrc_admit(mcu_site_t *s, uint32_t ssrc, int64_t now)
         if (!t->used && !free_slot)
             free_slot = t;
         if (t->used && now - t->last_us > MCU_SITE_SSRC_QUIET_MS * US_PER_MS &&
-            (!quiet || t->last_us < quiet->last_us))
+            !ssrc_in_use(s, t->ssrc) && (!quiet || t->last_us < quiet->last_us))
             quiet = t;
     }
     ssrc_slot_t *t = free_slot ? free_slot : quiet;
@@ -478,12 +493,12 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 }
 
 /* An RTP datagram (already unprotected) from an accepted source. */
-static void deliver_rtp(mcu_site_t *s, bool video, const struct sockaddr_in *from, uint8_t *d,
+static bool deliver_rtp(mcu_site_t *s, bool video, const struct sockaddr_in *from, uint8_t *d,
                         size_t len, int64_t now)
 {
     mcu_rtp_packet_t p;
     if (mcu_rtp_parse(d, len, &p) == MCU_OK && !ssrc_admit(s, p.ssrc, now))
-        return;
+        return false;
     s->stats.rtp_in++;
     if (mcu_rx_stream_input(s->rx[video], d, len, now) == MCU_OK) {
         /* Symmetric RTP: the composite goes back where accepted media comes from. */
@@ -495,6 +510,7 @@ static void deliver_rtp(mcu_site_t *s, bool video, const struct sockaddr_in *fro
         poll_video(s, now);
         arm_poll_timer(s, now);
     }
+    return true;
 }
 
 static void latch_to(mcu_site_t *s, latch_t *l, const struct sockaddr_in *from, int64_t now,
@@ -503,6 +519,7 @@ static void latch_to(mcu_site_t *s, latch_t *l, const struct sockaddr_in *from, 
     l->locked = true;
     l->addr = *from;
     l->last_us = now;
+    s->have_src_rtcp[video] = false; /* feedback follows the new source until it sends RTCP */
     for (int i = 0; i < SITE_LATCH_CANDIDATES; i++)
         l->cand[i].used = false;
     s->stats.latches++;
@@ -572,9 +589,13 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
     latch_t *l = &s->latch[video];
     if (sk->rtcp || mcu_rtp_is_rtcp(d, len)) {
         /* RTCP: from the latched host (its port may differ), authenticated under SRTP. */
+        /* RTCP may also come from the box the composite goes to (a separate decoder). */
         bool host_ok = s->cfg.has_source ||
-                       (l->locked && l->addr.sin_addr.s_addr == from->sin_addr.s_addr);
-        if (!host_ok && !s->srtp_in) {
+                       (l->locked && l->addr.sin_addr.s_addr == from->sin_addr.s_addr) ||
+                       (s->cfg.has_send_to &&
+                        s->cfg.send_video.sin_addr.s_addr == from->sin_addr.s_addr);
+        /* Before any source is latched, SRTCP that authenticates is the site's own. */
+        if (!host_ok && (l->locked || !s->srtp_in)) {
             reject_source(s, from, now);
             return;
         }
@@ -607,10 +628,12 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
         plain_candidate(s, video, from, d, len, now);
         return;
     }
-    if (!l->locked || !same_addr(&l->addr, from))
+    bool moved = !l->locked || !same_addr(&l->addr, from);
+    if (!deliver_rtp(s, video, from, d, len, now))
+        return; /* its SSRC was not admitted: the latch stays where it is */
+    if (moved)
         latch_to(s, l, from, now, video);
     l->last_us = now;
-    deliver_rtp(s, video, from, d, len, now);
 }
 
 static int open_sock(mcu_site_t *s, int which, uint16_t port, bool video, bool rtcp)
@@ -695,6 +718,8 @@ static void on_handle_closed(uv_handle_t *h)
     mcu_h264_dec_destroy(&s->dec);
     mcu_srtp_destroy(&s->srtp_in);
     mcu_srtp_destroy(&s->srtp_out);
+    explicit_bzero(&s->cfg.srtp_in, sizeof s->cfg.srtp_in);
+    explicit_bzero(&s->cfg.srtp_out, sizeof s->cfg.srtp_out);
     void (*done)(void *) = s->done;
     void *opaque = s->done_opaque;
     free(s);
@@ -826,12 +851,6 @@ const mcu_srtp_key_t *mcu_site_send_key(const mcu_site_t *s)
     return s->srtp_out ? &s->cfg.srtp_out : NULL;
 }
 
-bool mcu_site_latched(const mcu_site_t *s, bool video, struct sockaddr_in *addr)
-{
-    if (s->latch[video].locked && addr)
-        *addr = s->latch[video].addr;
-    return s->latch[video].locked;
-}
 
 const mcu_site_stats_t *mcu_site_stats(const mcu_site_t *s) { return &s->stats; }
 const mcu_rx_stream_t *mcu_site_rx(const mcu_site_t *s, bool video) { return s->rx[video]; }

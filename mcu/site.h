@@ -15,8 +15,9 @@
  *     kept and delivered once it is latched). Packets from any other address are dropped
  *     without any crypto work while the latched source is active. Once it has been quiet
  *     for MCU_SITE_LATCH_QUIET_MS, another source may take over by the same rule.
- *   - RTCP is accepted from the latched address (any port: RTCP may come from port+1),
- *     and with SRTP only when it authenticates.
+ *   - RTCP is accepted from the latched host (any port: RTCP may come from port+1) or the
+ *     host the composite goes to, and with SRTP only when it authenticates (before any
+ *     source is latched, authenticated SRTCP from anywhere).
  * SRTP (libsrtp2, mcu/srtp_session): one inbound session with the site's key; one
  * outbound session with the key announced in the site's SDP, so each receiver of the
  * composite has its own context. Unprotect failures are dropped and counted, never more.
@@ -65,8 +66,9 @@
  * a second is far below that and keeps the sender's statistics fresh. */
 #define MCU_SITE_RR_INTERVAL_MS 1000
 /* Plain RTP latches a source after this many packets with consecutive sequence numbers
- * from one address:port: RFC 3550 probation needs 2; 4 makes a blind injector guess a
- * live SSRC and sequence four times in a row. */
+ * from one address:port (RFC 3550 probation needs 2): stray datagrams, scanners and junk
+ * never qualify. It cannot stop someone who sends a well-formed stream while the site is
+ * quiet; that is what SRTP is for, and plain RTP is only where a site's config says so. */
 #define MCU_SITE_LATCH_PLAIN_PACKETS 4
 /* A latched source silent this long may be replaced (a site that moved or restarted):
  * long enough that jitter or a short outage never hands the stream to someone else. */
@@ -163,8 +165,6 @@ int64_t mcu_site_wanted_bps(const mcu_site_t *site);
 
 /* The key the MCU protects what it sends this site with (NULL for plain RTP). */
 const mcu_srtp_key_t *mcu_site_send_key(const mcu_site_t *site);
-/* Whether a media source is latched, and its address. */
-bool mcu_site_latched(const mcu_site_t *site, bool video, struct sockaddr_in *addr);
 
 /* Periodic housekeeping (PLI retries, RTCP RR to the site): call every ~100 ms. */
 void mcu_site_housekeeping(mcu_site_t *site, int64_t now_us);

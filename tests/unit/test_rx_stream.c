@@ -94,6 +94,54 @@ static void sequence_restart(void **state)
     mcu_rx_stream_destroy(&rx);
 }
 
+/* An RFC 4588 packet: payload = original sequence number + the original payload. */
+static int send_rtx(mcu_rx_stream_t *rx, uint32_t ssrc, uint16_t seq, uint16_t osn, uint32_t ts,
+                    int64_t now)
+{
+    uint8_t buf[64];
+    mcu_rtp_header_t h = {.marker = true, .payload_type = PT + 1, .seq = seq, .timestamp = ts,
+                          .ssrc = ssrc};
+    int n = mcu_rtp_write_header(&h, buf, sizeof buf);
+    buf[n] = (uint8_t)(osn >> 8);
+    buf[n + 1] = (uint8_t)osn;
+    memcpy(buf + n + 2, p_slice, sizeof p_slice);
+    return mcu_rx_stream_input(rx, buf, (size_t)n + 2 + sizeof p_slice, now);
+}
+
+static void nack_and_rtx(void **state)
+{
+    mcu_rx_stream_config_t cfg = {.format = &mcu_h264_depack_ops, .payload_type = PT,
+                                  .rtx_payload_type = PT + 1, .nack = true};
+    mcu_rx_stream_t *rx;
+    assert_int_equal(mcu_rx_stream_create(&cfg, &rx), MCU_OK);
+    uint32_t ssrc = 0;
+    bool kf = false;
+    for (uint16_t i = 0; i < 10; i++)
+        if (i != 5)
+            assert_int_equal(send(rx, 0xA, (uint16_t)(200 + i), i * 3600u, i * 5 * MS), MCU_OK);
+    /* Seq 205 is asked for at once, and the frames behind it wait for it (at least
+     * MCU_RX_STREAM_NACK_WAIT_MS). */
+    uint16_t seqs[8];
+    assert_int_equal(mcu_rx_stream_nacks(rx, 50 * MS, seqs, 8), 1);
+    assert_int_equal(seqs[0], 205);
+    assert_int_equal(drain(rx, 55 * MS, &ssrc, &kf), 5);
+    /* An RTX packet for something never asked for is refused and adopts no SSRC. */
+    assert_int_equal(send_rtx(rx, 0xB, 1, 203, 3 * 3600u, 60 * MS), MCU_ERR_DUPLICATE);
+    uint32_t rtx_ssrc;
+    assert_false(mcu_rx_stream_rtx_ssrc(rx, &rtx_ssrc));
+    /* The repair: the waiting frames all come out, in order. */
+    assert_int_equal(send_rtx(rx, 0xB, 2, 205, 5 * 3600u, 70 * MS), MCU_OK);
+    assert_int_equal(drain(rx, 70 * MS, &ssrc, &kf), 5);
+    assert_true(mcu_rx_stream_rtx_ssrc(rx, &rtx_ssrc));
+    assert_int_equal(rtx_ssrc, 0xB);
+    const mcu_rx_stream_counters_t *c = mcu_rx_stream_counters(rx);
+    assert_int_equal(c->rtx_packets, 1);
+    assert_int_equal(c->frames_corrupt, 0);
+    assert_int_equal(mcu_rx_stream_nack_stats(rx)->recovered, 1);
+    assert_int_equal(mcu_rx_stream_nacks(rx, 500 * MS, seqs, 8), 0);
+    mcu_rx_stream_destroy(&rx);
+}
+
 static void bad_config(void **state)
 {
     mcu_rx_stream_t *rx;
@@ -109,6 +157,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ssrc_takeover),
         cmocka_unit_test(sequence_restart),
+        cmocka_unit_test(nack_and_rtx),
         cmocka_unit_test(bad_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -156,6 +156,11 @@ typedef struct site_rates {
  * stretch it further). A site sending under 5 fps counts as frozen too, as it looks. */
 #define CONF_FROZEN_MS 200
 
+/* Ticks that may wait for a busy mixer (the worker pool was taken by decoding and
+ * encoding when the tick came) and are mixed as soon as it is back, so the output's
+ * audio stays continuous; 60 ms of backlog is the most worth catching up. */
+#define CONF_AUDIO_MAX_OWED 3
+
 /* Audio packets taken from one site per tick: 120 ms worth of the shortest common
  * ptime (20 ms) covers a burst after a stall without letting one site hog the tick. */
 #define CONF_AUDIO_PKTS_PER_TICK 6
@@ -203,6 +208,8 @@ struct mcu_conference {
     int64_t audio_start_us;
     uint64_t audio_tick;
     audio_job_t *audio_job;     /* non-NULL while a worker mixes */
+    uint64_t audio_job_tick;    /* the tick that job mixes */
+    int audio_owed;             /* ticks that came while it ran: mixed right after it */
     mcu_opus_dec_t *audio_dec[MCU_MAX_SITES];       /* audio worker only */
     mcu_mixer_t *mixer;                             /* audio worker only */
     mcu_opus_enc_t *shared_enc[MCU_MAX_PROFILES];   /* audio worker only */
@@ -573,6 +580,8 @@ static void audio_work(uv_work_t *w)
     }
 }
 
+static void start_audio_job(mcu_conference_t *c, uint64_t tick, int64_t now);
+
 static void audio_done(uv_work_t *w, int status)
 {
     audio_job_t *j = w->data;
@@ -597,7 +606,32 @@ static void audio_done(uv_work_t *w, int status)
             emit(c, MCU_CONF_EV_TALKER, c->speaker.active, prev);
     }
     c->audio_job = NULL;
+    uint64_t done_tick = c->audio_job_tick;
     free(j);
+    if (c->audio_owed > 0 && !c->stopping) { /* a tick that came meanwhile, mixed now */
+        c->audio_owed--;
+        start_audio_job(c, done_tick + 1, now);
+    }
+}
+
+static void start_audio_job(mcu_conference_t *c, uint64_t tick, int64_t now)
+{
+    audio_job_t *j = calloc(1, sizeof *j);
+    if (!j)
+        return;
+    j->conf = c;
+    j->rtp_ts = (uint32_t)(tick * MCU_MIXER_FRAME_SAMPLES);
+    for (int i = 0; i < c->n_sites; i++)
+        j->gain[i] = c->ctl.sites[i].audio_muted ? 0.0f : c->ctl.sites[i].gain;
+    for (int i = 0; i < c->n_sites; i++)
+        j->n_pkts[i] = mcu_site_take_audio(c->sites[i], now, j->pkts[i], CONF_AUDIO_PKTS_PER_TICK);
+    j->work.data = j;
+    c->audio_job = j;
+    c->audio_job_tick = tick;
+    if (uv_queue_work(c->loop, &j->work, audio_work, audio_done) != 0) {
+        c->audio_job = NULL;
+        free(j);
+    }
 }
 
 static void audio_tick(uv_timer_t *t)
@@ -615,25 +649,14 @@ static void audio_tick(uv_timer_t *t)
     int64_t next = c->audio_start_us + (int64_t)(c->audio_tick + 1) * period;
     int64_t wait = next - now_us();
     uv_timer_start(&c->audio_timer, audio_tick, wait > 0 ? (uint64_t)(wait / US_PER_MS) : 0, 0);
-    if (c->audio_job) {
-        c->stats.audio_missed++;
+    if (c->audio_job) { /* the mixer is busy: this tick waits for it, within a bound */
+        if (c->audio_owed < CONF_AUDIO_MAX_OWED)
+            c->audio_owed++;
+        else
+            c->stats.audio_missed++;
         return;
     }
-    audio_job_t *j = calloc(1, sizeof *j);
-    if (!j)
-        return;
-    j->conf = c;
-    j->rtp_ts = (uint32_t)(c->audio_tick * MCU_MIXER_FRAME_SAMPLES);
-    for (int i = 0; i < c->n_sites; i++)
-        j->gain[i] = c->ctl.sites[i].audio_muted ? 0.0f : c->ctl.sites[i].gain;
-    for (int i = 0; i < c->n_sites; i++)
-        j->n_pkts[i] = mcu_site_take_audio(c->sites[i], now, j->pkts[i], CONF_AUDIO_PKTS_PER_TICK);
-    j->work.data = j;
-    c->audio_job = j;
-    if (uv_queue_work(c->loop, &j->work, audio_work, audio_done) != 0) {
-        c->audio_job = NULL;
-        free(j);
-    }
+    start_audio_job(c, c->audio_tick, now);
 }
 
 /* ---------------------------------------------------------------- site events */

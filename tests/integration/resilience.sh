@@ -113,7 +113,9 @@ gst_rtx_sender() {
     rtcp_in="udpsrc port=$5 caps=\"application/x-srtcp,ssrc=(uint)$9,$(srtp_caps aes-128-icm hmac-sha1-80 "$8")\" ! srtpdec ! rb.recv_rtcp_sink_0"
     rtp_out="srtpenc name=enc key=$7 $rtp_out"
   fi
-  eval "gst-launch-1.0 -q rtpbin name=rb rtp-profile=avpf $video ! \
+  # exec: the PID the cleanup kills is GStreamer's own; timeout: its RTCP udpsrc never
+  # ends, so the pipeline would outlive its video.
+  eval "exec timeout $(($2 + 5)) gst-launch-1.0 -q rtpbin name=rb rtp-profile=avpf $video ! \
     rtprtxsend payload-type-map=\"application/x-rtp-pt-map,96=(uint)97\" max-size-time=1000 ! \
     rb.send_rtp_sink_0 $rtp_out $rtcp_out $rtcp_in" >"gst-sender.log" 2>&1 &
   PIDS+=($!)
@@ -130,16 +132,16 @@ if [ "$MODE" = interop ]; then
     $(srtp_site 3 "Yên Thắng" AES_CM_128_HMAC_SHA1_80 "$K3"),
     $(srtp_site 4 "Khánh Thượng" AES_CM_128_HMAC_SHA1_32 "$K4")"
   start_mcu 24
-  eval "gst-launch-1.0 -q $(gst_video FFFF0000 21) ! srtpenc key=$(b64_hex "$K1") \
+  eval "exec gst-launch-1.0 -q $(gst_video FFFF0000 21) ! srtpenc key=$(b64_hex "$K1") \
     rtp-cipher=aes-128-icm rtp-auth=hmac-sha1-80 rtcp-cipher=aes-128-icm rtcp-auth=hmac-sha1-80 ! \
     udpsink host=127.0.0.1 port=$BASE" >gst1.log 2>&1 &
   PIDS+=($!)
-  eval "gst-launch-1.0 -q $(gst_video FF00FF00 21) ! srtpenc key=$(b64_hex "$K2") \
+  eval "exec gst-launch-1.0 -q $(gst_video FF00FF00 21) ! srtpenc key=$(b64_hex "$K2") \
     rtp-cipher=aes-128-gcm rtp-auth=null rtcp-cipher=aes-128-gcm rtcp-auth=null ! \
     udpsink host=127.0.0.1 port=$((BASE + 4))" >gst2.log 2>&1 &
   PIDS+=($!)
   ffmpeg_sender blue 21 $((BASE + 8)) AES_CM_128_HMAC_SHA1_80 "$K3"
-  eval "gst-launch-1.0 -q $(gst_video FFFFFF00 21) ! srtpenc key=$(b64_hex "$K4") \
+  eval "exec gst-launch-1.0 -q $(gst_video FFFFFF00 21) ! srtpenc key=$(b64_hex "$K4") \
     rtp-cipher=aes-128-icm rtp-auth=hmac-sha1-32 rtcp-cipher=aes-128-icm rtcp-auth=hmac-sha1-80 ! \
     udpsink host=127.0.0.1 port=$((BASE + 12))" >gst4.log 2>&1 &
   PIDS+=($!)
@@ -247,7 +249,7 @@ if [ "$MODE" = flood ]; then
     >impair.json &
   PIDS+=($!)
   SECS=$((FLOOD_AT + FLOOD_FOR + 5))
-  eval "gst-launch-1.0 -q $(gst_video FFFF0000 "$SECS") ! srtpenc key=$(b64_hex "$K1") \
+  eval "exec gst-launch-1.0 -q $(gst_video FFFF0000 "$SECS") ! srtpenc key=$(b64_hex "$K1") \
     rtp-cipher=aes-128-icm rtp-auth=hmac-sha1-80 rtcp-cipher=aes-128-icm rtcp-auth=hmac-sha1-80 ! \
     udpsink host=127.0.0.1 port=$((BASE + 100))" >gst1.log 2>&1 &
   PIDS+=($!)
@@ -296,10 +298,10 @@ write_conf grid4 "$(site_json 1 "Huyện Yên Mô" | sed 's/}$/, "rtx_pt": 97}/'
   $(site_json 2 "Khánh Dương"), $(site_json 3 "Yên Thắng"), $(site_json 4 "Khánh Thượng")"
 start_mcu $((RUN + 4))
 # Site 2 also sends a tone: the output's audio is checked for continuity.
-ffmpeg -nostdin -loglevel error -re -t "$RUN" -f lavfi -i "color=c=green:size=320x180:rate=25" \
-  -f lavfi -i "sine=frequency=440:sample_rate=48000" "${X264[@]}" -map 0:v -f rtp -payload_type 96 \
-  "rtp://127.0.0.1:$((BASE + 4))?pkt_size=1200" -map 1:a -c:a libopus -b:a 32k -f rtp \
-  -payload_type 111 "rtp://127.0.0.1:$((BASE + 6))" >/dev/null 2>&1 &
+ffmpeg -nostdin -loglevel error -re -f lavfi -i "color=c=green:size=320x180:rate=25" \
+  -re -f lavfi -i "sine=frequency=440:sample_rate=48000" "${X264[@]}" -map 0:v -t "$RUN" \
+  -f rtp -payload_type 96 "rtp://127.0.0.1:$((BASE + 4))?pkt_size=1200" -map 1:a -c:a libopus \
+  -b:a 32k -t "$RUN" -f rtp -payload_type 111 "rtp://127.0.0.1:$((BASE + 6))" >/dev/null 2>&1 &
 PIDS+=($!)
 ffmpeg_sender blue "$RUN" $((BASE + 8))
 ffmpeg_sender yellow "$RUN" $((BASE + 12))

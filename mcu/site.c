@@ -588,8 +588,8 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
     bool video = sk->video;
     latch_t *l = &s->latch[video];
     if (sk->rtcp || mcu_rtp_is_rtcp(d, len)) {
-        /* RTCP: from the latched host (its port may differ), authenticated under SRTP. */
-        /* RTCP may also come from the box the composite goes to (a separate decoder). */
+        /* RTCP: from the latched host (its port may differ) or the box the composite goes
+         * to (a separate decoder), authenticated under SRTP. */
         bool host_ok = s->cfg.has_source ||
                        (l->locked && l->addr.sin_addr.s_addr == from->sin_addr.s_addr) ||
                        (s->cfg.has_send_to &&

@@ -46,6 +46,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#define TOOL_NAME "rtp_spray"
+#include "tool_common.h"
+
 /* Default payload type: the first dynamic type, what the tests' senders use for H.264. */
 #define DEFAULT_PT 96
 /* Default payload size: a small video packet. */
@@ -76,67 +79,14 @@
 /* Unit conversion. */
 #define NS_PER_S 1000000000.0
 
-static volatile sig_atomic_t stop_requested;
 
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
-
-static uint64_t now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-}
-
-/* xorshift64* seeded through splitmix64. */
+/* xorshift64* seeded through splitmix64 (tool_common.h). */
 static uint64_t rng_state;
-
-static uint64_t rng_next(void)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 0x2545F4914F6CDD1Dull;
-}
-
-static void rng_init(uint64_t seed)
-{
-    uint64_t z = seed + 0x9E3779B97F4A7C15ull;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    rng_state = z ? z : 0x9E3779B97F4A7C15ull;
-}
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: rtp_spray --to PORT --pps N --seconds S [--pt 96] [--ssrc HEX]\n"
                "                 [--size BYTES] [--from-port P] [--seed N]\n");
-}
-
-static _Noreturn void bad_option(const char *opt, const char *arg, const char *why)
-{
-    if (arg)
-        fprintf(stderr, "rtp_spray: %s: %s (got '%s')\n", opt, why, arg);
-    else
-        fprintf(stderr, "rtp_spray: %s: %s\n", opt, why);
-    exit(2);
-}
-
-static double parse_num(const char *opt, const char *arg, double lo, double hi)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(arg, &end);
-    if (end == arg || *end || errno || !(v >= lo && v <= hi)) {
-        char why[96];
-        snprintf(why, sizeof why, "expected a number in %g..%g", lo, hi);
-        bad_option(opt, arg, why);
-    }
-    return v;
 }
 
 static unsigned long long parse_uint(const char *opt, const char *arg, int base,
@@ -206,12 +156,12 @@ int main(int argc, char **argv)
     if (seconds < 0.0)
         bad_option("--seconds", NULL, "required");
 
-    rng_init(seed);
-    uint32_t r = (uint32_t)(rng_next() >> 32);
+    rng_state = rng_seed(seed, 0);
+    uint32_t r = (uint32_t)(rng_next(&rng_state) >> 32);
     if (!have_ssrc)
         ssrc = r;
-    uint16_t seq = (uint16_t)(rng_next() >> 48);
-    uint32_t ts = (uint32_t)(rng_next() >> 32);
+    uint16_t seq = (uint16_t)(rng_next(&rng_state) >> 48);
+    uint32_t ts = (uint32_t)(rng_next(&rng_state) >> 32);
 
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
@@ -257,7 +207,7 @@ int main(int argc, char **argv)
         put32(pkt + 4, ts);
         put32(pkt + 8, ssrc);
         for (size_t o = RTP_HEADER; o < len; o += 8) {
-            uint64_t v = rng_next();
+            uint64_t v = rng_next(&rng_state);
             memcpy(pkt + o, &v, len - o < 8 ? len - o : 8);
         }
         pkt[RTP_HEADER] = i % IDR_PERIOD == 0 ? IDR_NAL_HEADER : NON_IDR_NAL_HEADER;

@@ -129,6 +129,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#define TOOL_NAME "udp_impair"
+#include "tool_common.h"
+
 /* Streams one relay can carry: a conference test has a handful of sites. */
 #define MAX_PAIRS 8
 /* Packets that can wait in the delay queue at once (shared by all pairs and both
@@ -256,7 +259,6 @@ static struct {
 } st;
 
 static uint64_t start_ns;
-static volatile sig_atomic_t stop_requested;
 
 /* The flooder. */
 static struct {
@@ -272,42 +274,11 @@ static struct {
 
 /* ---- time, randomness, maths ---- */
 
-static uint64_t now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-}
-
 static struct timespec to_timespec(uint64_t ns)
 {
     struct timespec t = {.tv_sec = (time_t)(ns / 1000000000ull),
                          .tv_nsec = (long)(ns % 1000000000ull)};
     return t;
-}
-
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-/* A nonzero xorshift64* state derived from the seed and a stream number. */
-static uint64_t rng_seed(uint64_t seed, uint64_t stream)
-{
-    uint64_t x = seed ^ (stream * 0xD1B54A32D192ED03ull);
-    uint64_t s = splitmix64(&x);
-    return s ? s : 0x9E3779B97F4A7C15ull;
-}
-
-static uint64_t rng_next(uint64_t *s)
-{
-    *s ^= *s >> 12;
-    *s ^= *s << 25;
-    *s ^= *s >> 27;
-    return *s * 0x2545F4914F6CDD1Dull;
 }
 
 /* Uniform in [0, 1). */
@@ -667,28 +638,6 @@ static void usage(FILE *f)
             "       udp_impair LISTEN_PORT TO_PORT LOSS_PERCENT SEED SECONDS\n");
 }
 
-static _Noreturn void bad_option(const char *opt, const char *arg, const char *why)
-{
-    if (arg)
-        fprintf(stderr, "udp_impair: %s: %s (got '%s')\n", opt, why, arg);
-    else
-        fprintf(stderr, "udp_impair: %s: %s\n", opt, why);
-    exit(2);
-}
-
-static double parse_num(const char *opt, const char *arg, double lo, double hi)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(arg, &end);
-    if (end == arg || *end || errno || !(v >= lo && v <= hi)) {
-        char why[96];
-        snprintf(why, sizeof why, "expected a number in %g..%g", lo, hi);
-        bad_option(opt, arg, why);
-    }
-    return v;
-}
-
 static uint64_t parse_seed(const char *opt, const char *arg)
 {
     char *end;
@@ -873,12 +822,6 @@ static int bound_socket(uint16_t port)
         exit(1);
     }
     return fd;
-}
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
 }
 
 int main(int argc, char **argv)

@@ -23,6 +23,7 @@
 #include "mcu/mixer.h"
 #include "mcu/sdp.h"
 #include "mcu/site.h"
+#include "mcu/stage_clock.h"
 #include "mcu/tx_stream.h"
 
 #define US_PER_MS 1000
@@ -372,6 +373,7 @@ static void video_work(uv_work_t *w)
 {
     video_job_t *j = w->data;
     profile_out_t *p = j->prof;
+    mcu_stage_enter(MCU_STAGE_COMPOSE);
     if (j->layout_gen != p->drawn_layout_gen) {
         /* A new layout: whatever the old cells covered and the new ones do not is
          * background now. */
@@ -398,6 +400,7 @@ static void video_work(uv_work_t *w)
     }
     if (j->want_preview)
         j->preview = copy_canvas(p->canvas);
+    mcu_stage_leave();
     AVFrame *f = av_frame_alloc();
     if (!f) {
         j->rc = MCU_ERR_NOMEM;
@@ -405,9 +408,11 @@ static void video_work(uv_work_t *w)
     }
     mcu_canvas_as_avframe(p->canvas, f);
     f->pts = j->pts;
+    mcu_stage_enter(MCU_STAGE_ENCODE);
     if (j->bitrate_bps > 0)
         mcu_h264_enc_set_bitrate(p->enc, j->bitrate_bps);
     j->rc = mcu_h264_enc_encode(p->enc, f, j->force_idr, collect_au, j);
+    mcu_stage_leave();
     av_frame_free(&f);
 }
 
@@ -415,6 +420,8 @@ static void record_delay(mcu_conference_t *c, int64_t d)
 {
     c->delays[c->n_delays % CONF_DELAY_SAMPLES] = d;
     c->n_delays++;
+    int64_t ms = d < 0 ? 0 : d / US_PER_MS;
+    c->stats.delay_hist[ms < MCU_CONF_DELAY_HIST_MS ? ms : MCU_CONF_DELAY_HIST_MS]++;
 }
 
 static void serve_preview_waiters(mcu_conference_t *c, const AVFrame *composite);
@@ -426,7 +433,9 @@ static void video_done(uv_work_t *w, int status)
     mcu_conference_t *c = p->conf;
     int64_t now = now_us();
     if (j->rc >= 0 && j->au_len && !c->stopping) {
+        mcu_stage_enter(MCU_STAGE_PACKETIZE);
         mcu_tx_stream_send_frame(p->video_tx, j->au, j->au_len, (uint32_t)j->pts, now);
+        mcu_stage_leave();
         c->stats.frames_out++;
         for (int i = 0; i < j->n_tiles; i++)
             if (j->tiles[i].picture && j->tiles[i].arrival_us)
@@ -547,6 +556,7 @@ static void audio_work(uv_work_t *w)
     static _Thread_local int16_t pcm[CONF_PCM_MAX];
     for (int i = 0; i < c->n_sites; i++)
         mcu_mixer_set_gain(c->mixer, i, j->gain[i]); /* the mixer is this worker's */
+    mcu_stage_enter(MCU_STAGE_DECODE); /* with the mixer's input copies: negligible */
     for (int i = 0; i < c->n_sites; i++) {
         for (int k = 0; k < j->n_pkts[i]; k++) {
             const mcu_site_audio_packet_t *pk = &j->pkts[i][k];
@@ -563,7 +573,11 @@ static void audio_work(uv_work_t *w)
                 mcu_mixer_push(c->mixer, i, pcm, (size_t)n);
         }
     }
+    mcu_stage_leave();
+    mcu_stage_enter(MCU_STAGE_MIX);
     mcu_mixer_tick(c->mixer, &j->mix);
+    mcu_stage_leave();
+    mcu_stage_enter(MCU_STAGE_ENCODE);
     for (int p = 0; p < c->n_profiles; p++) {
         j->shared[p].len = mcu_opus_enc_encode(c->shared_enc[p], j->mix.shared,
                                                j->shared[p].data, sizeof j->shared[p].data);
@@ -578,6 +592,7 @@ static void audio_work(uv_work_t *w)
                                                      sizeof j->minus[p][k].data);
         }
     }
+    mcu_stage_leave();
 }
 
 static void start_audio_job(mcu_conference_t *c, uint64_t tick, int64_t now);
@@ -587,6 +602,7 @@ static void audio_done(uv_work_t *w, int status)
     audio_job_t *j = w->data;
     mcu_conference_t *c = j->conf;
     int64_t now = now_us();
+    mcu_stage_enter(MCU_STAGE_PACKETIZE);
     for (int i = 0; i < c->n_sites && !c->stopping; i++) {
         int p = mcu_site_config(c->sites[i])->profile;
         const audio_out_t *out = &j->shared[p];
@@ -597,6 +613,7 @@ static void audio_done(uv_work_t *w, int status)
             mcu_tx_stream_send_frame(c->audio_tx[i], out->data, (size_t)out->len, j->rtp_ts,
                                      now);
     }
+    mcu_stage_leave();
     if (!c->stopping) {
         memcpy(c->level_dbfs, j->mix.level_dbfs, sizeof c->level_dbfs);
         memcpy(c->talking, j->mix.talking, sizeof c->talking);

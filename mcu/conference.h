@@ -49,6 +49,11 @@
 
 typedef struct mcu_conference mcu_conference_t;
 
+/* Added-delay histogram: one bucket per millisecond from 0 up to this, the last one
+ * holding everything at or above it. 250 ms is four times the delay target at 25 fps:
+ * anything beyond is a stall, whose exact length the per-site frozen counters tell. */
+#define MCU_CONF_DELAY_HIST_MS 250
+
 typedef struct mcu_conference_stats {
     uint64_t video_ticks;
     uint64_t missed_ticks;      /* ticks skipped because the previous frame was not done */
@@ -60,6 +65,8 @@ typedef struct mcu_conference_stats {
      * carrying it out, in microseconds; p50 and p99 over the last window. */
     int64_t delay_p50_us, delay_p99_us;
     double cpu_s_per_frame;     /* process CPU seconds per output frame since start */
+    /* Every delay sample since start: [k] counts those in [k, k+1) ms. */
+    uint64_t delay_hist[MCU_CONF_DELAY_HIST_MS + 1];
 } mcu_conference_stats_t;
 
 int mcu_conference_create(uv_loop_t *loop, const mcu_config_t *cfg, mcu_conference_t **out);

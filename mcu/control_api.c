@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "codecs/jpeg_enc.h"
@@ -15,6 +16,7 @@
 #include "mcu/log.h"
 #include "mcu/mixer.h"
 #include "mcu/sdp.h"
+#include "mcu/stage_clock.h"
 #include "mcu/text.h"
 #include "mcu/web_assets.h"
 
@@ -579,6 +581,56 @@ static void metric(FILE *f, const char *name, const char *type, const char *help
     fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* Histogram bucket bounds: every millisecond up to METRICS_DELAY_FINE_MS (where the
+ * delay targets sit), then every METRICS_DELAY_COARSE_MS: ~120 lines, not 250. */
+#define METRICS_DELAY_FINE_MS 100
+#define METRICS_DELAY_COARSE_MS 10
+
+/* The added delay as a Prometheus histogram (cumulative buckets, seconds), for
+ * percentiles over any window: a scraper subtracts two scrapes. */
+static void write_delay_histogram(FILE *f, const mcu_conference_stats_t *st)
+{
+    metric(f, "mcu_added_delay_seconds", "histogram",
+           "Added delay, last packet of a source frame in to its composite out.");
+    uint64_t cum = 0;
+    double sum_ms = 0;
+    for (int ms = 0; ms < MCU_CONF_DELAY_HIST_MS; ms++) {
+        cum += st->delay_hist[ms];
+        sum_ms += (double)st->delay_hist[ms] * (ms + 0.5);
+        int le = ms + 1;
+        if (le <= METRICS_DELAY_FINE_MS || le % METRICS_DELAY_COARSE_MS == 0 ||
+            le == MCU_CONF_DELAY_HIST_MS)
+            fprintf(f, "mcu_added_delay_seconds_bucket{le=\"%.3f\"} %llu\n", le / 1e3,
+                    (unsigned long long)cum);
+    }
+    cum += st->delay_hist[MCU_CONF_DELAY_HIST_MS];
+    sum_ms += (double)st->delay_hist[MCU_CONF_DELAY_HIST_MS] * MCU_CONF_DELAY_HIST_MS;
+    fprintf(f, "mcu_added_delay_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+    fprintf(f, "mcu_added_delay_seconds_sum %.6f\n", sum_ms / 1e3);
+    fprintf(f, "mcu_added_delay_seconds_count %llu\n", (unsigned long long)cum);
+}
+
+/* Where the CPU goes (mcu/stage_clock), and the process totals. */
+static void write_process_metrics(FILE *f)
+{
+    uint64_t ns[MCU_STAGE_COUNT];
+    mcu_stage_totals(ns);
+    metric(f, "mcu_stage_seconds_total", "counter",
+           "Time spent in each stage of the data path (see mcu/stage_clock.h).");
+    for (int i = 0; i < MCU_STAGE_COUNT; i++)
+        fprintf(f, "mcu_stage_seconds_total{stage=\"%s\"} %.6f\n",
+                mcu_stage_name((mcu_stage_t)i), (double)ns[i] / 1e9);
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return;
+    metric(f, "process_cpu_seconds_total", "counter", "User and system CPU time.");
+    fprintf(f, "process_cpu_seconds_total %.6f\n",
+            (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+                (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
+    metric(f, "process_resident_memory_max_bytes", "gauge", "Peak resident set size.");
+    fprintf(f, "process_resident_memory_max_bytes %lld\n", (long long)ru.ru_maxrss * 1024);
+}
+
 static void get_metrics(mcu_control_api_t *api, mcu_http_request_t *r)
 {
     const mcu_conference_t *c = api->conf;
@@ -610,6 +662,8 @@ static void get_metrics(mcu_control_api_t *api, mcu_http_request_t *r)
     fprintf(f, "mcu_output_delay_seconds{quantile=\"0.99\"} %.6f\n", st.delay_p99_us / 1e6);
     metric(f, "mcu_cpu_seconds_per_frame", "gauge", "Process CPU seconds per output frame.");
     fprintf(f, "mcu_cpu_seconds_per_frame %.6f\n", st.cpu_s_per_frame);
+    write_delay_histogram(f, &st);
+    write_process_metrics(f);
 
     int n = mcu_conference_n_sites(c);
     mcu_conference_site_info_t *in = calloc((size_t)n, sizeof *in);

@@ -10,6 +10,7 @@
 #include "mcu/log.h"
 #include "mcu/rtp_stats.h"
 #include "mcu/srtp_session.h"
+#include "mcu/stage_clock.h"
 
 #define US_PER_MS 1000
 /* Largest RTCP compound the site is sent: RR (32) + FIR (20) + a NACK of
@@ -196,6 +197,7 @@ static void decode_work(uv_work_t *w)
 {
     decode_batch_t *b = w->data;
     mcu_h264_dec_t *dec = b->site->dec;
+    mcu_stage_enter(MCU_STAGE_DECODE);
     for (int i = 0; i < b->n; i++) {
         access_unit_t *au = &b->aus[i];
         if (au->reset_before)
@@ -217,6 +219,7 @@ static void decode_work(uv_work_t *w)
         }
     }
     b->needs_keyframe = mcu_h264_dec_needs_keyframe(dec);
+    mcu_stage_leave();
 }
 
 static void start_decode(mcu_site_t *s);
@@ -328,9 +331,11 @@ static void on_poll_timer(uv_timer_t *t)
 {
     mcu_site_t *s = t->data;
     int64_t now = now_us(s);
+    mcu_stage_enter(MCU_STAGE_JITTER);
     send_nacks(s, now);
     poll_video(s, now);
     arm_poll_timer(s, now);
+    mcu_stage_leave();
 }
 
 /* The timer wakes for the jitter buffer's next frame or the next due NACK retry. */
@@ -500,6 +505,7 @@ static bool deliver_rtp(mcu_site_t *s, bool video, const struct sockaddr_in *fro
     if (mcu_rtp_parse(d, len, &p) == MCU_OK && !ssrc_admit(s, p.ssrc, now))
         return false;
     s->stats.rtp_in++;
+    mcu_stage_enter(MCU_STAGE_JITTER);
     if (mcu_rx_stream_input(s->rx[video], d, len, now) == MCU_OK) {
         /* Symmetric RTP: the composite goes back where accepted media comes from. */
         s->src_rtp[video] = *from;
@@ -510,6 +516,7 @@ static bool deliver_rtp(mcu_site_t *s, bool video, const struct sockaddr_in *fro
         poll_video(s, now);
         arm_poll_timer(s, now);
     }
+    mcu_stage_leave();
     return true;
 }
 
@@ -569,8 +576,8 @@ static void plain_candidate(mcu_site_t *s, bool video, const struct sockaddr_in 
         deliver_rtp(s, video, from, won.held[i], won.held_len[i], now);
 }
 
-static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
-                    unsigned flags)
+static void recv_datagram(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
+                          const struct sockaddr *addr, unsigned flags)
 {
     site_sock_t *sk = h->data;
     mcu_site_t *s = sk->site;
@@ -634,6 +641,14 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
     if (moved)
         latch_to(s, l, from, now, video);
     l->last_us = now;
+}
+
+static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
+                    unsigned flags)
+{
+    mcu_stage_enter(MCU_STAGE_RECEIVE);
+    recv_datagram(h, nread, buf, addr, flags);
+    mcu_stage_leave();
 }
 
 static int open_sock(mcu_site_t *s, int which, uint16_t port, bool video, bool rtcp)
@@ -761,6 +776,7 @@ int mcu_site_take_audio(mcu_site_t *s, int64_t now, mcu_site_audio_packet_t *pkt
 {
     int n = 0;
     mcu_rx_frame_t f;
+    mcu_stage_enter(MCU_STAGE_JITTER);
     while (n < max && mcu_rx_stream_poll(s->rx[0], now, &f) == MCU_OK) {
         if (f.media.corrupt || f.media.len > MCU_RTP_MAX_DATAGRAM)
             continue;
@@ -769,6 +785,7 @@ int mcu_site_take_audio(mcu_site_t *s, int64_t now, mcu_site_audio_packet_t *pkt
         pkts[n].lost_before = f.lost_before;
         n++;
     }
+    mcu_stage_leave();
     return n;
 }
 
@@ -803,18 +820,24 @@ int mcu_site_send(mcu_site_t *s, bool video, bool rtcp, const uint8_t *data, siz
     int which = video ? SOCK_VIDEO_RTP : SOCK_AUDIO_RTP;
     if (rtcp && !s->cfg.rtcp_mux)
         which = video ? SOCK_VIDEO_RTCP : SOCK_AUDIO_RTCP;
+    if (len > MCU_RTP_MAX_DATAGRAM)
+        return MCU_ERR_TOO_BIG;
+    mcu_stage_enter(MCU_STAGE_SEND);
+    int rc = MCU_OK;
     if (s->srtp_out) { /* this receiver's own context, on a copy: data is shared */
-        if (len > MCU_RTP_MAX_DATAGRAM)
-            return MCU_ERR_TOO_BIG;
         memcpy(s->txbuf, data, len);
         if (mcu_srtp_protect(s->srtp_out, s->txbuf, &len, sizeof s->txbuf, rtcp) != MCU_OK)
-            return MCU_ERR_SRTP;
+            rc = MCU_ERR_SRTP;
         data = s->txbuf;
     }
-    uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
-    int rc = uv_udp_try_send(&s->socks[which].handle, &b, 1,
-                             (const struct sockaddr *)(rtcp ? &rtcp_to : &rtp_to));
-    return rc >= 0 ? MCU_OK : MCU_ERR_IO;
+    if (rc == MCU_OK) {
+        uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+        if (uv_udp_try_send(&s->socks[which].handle, &b, 1,
+                            (const struct sockaddr *)(rtcp ? &rtcp_to : &rtp_to)) < 0)
+            rc = MCU_ERR_IO;
+    }
+    mcu_stage_leave();
+    return rc;
 }
 
 void mcu_site_housekeeping(mcu_site_t *s, int64_t now)

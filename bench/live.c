@@ -1,0 +1,348 @@
+#include "bench/live.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "bench/metrics.h"
+#include "bench/receivers.h"
+#include "bench/sender.h"
+#include "mcu/error.h"
+
+#define MS_PER_S 1000
+#define RX_PORT_OFFSET 400
+#define API_PORT_OFFSET 800
+/* How long the daemon's API may take to answer after start (config, fonts, sockets). */
+#define LIVE_API_WAIT_MS 10000
+/* ffmpeg and GStreamer open their inputs one by one, each waiting for an SPS: output
+ * flows only once every input has one (18 inputs with 2 s GOPs: ~20 s). The warm-up
+ * starts when the output is steady, or after this. */
+#define LIVE_FLOW_WAIT_MS 40000
+#define LIVE_POLL_MS 100
+#define LIVE_FLOW_STEADY_S 2
+/* Real time: receivers get at least this share of the frames the window should hold,
+ * and the daemon decodes at least this share of the pictures the sites sent (it drops
+ * access units only when its decode queue overflows). */
+#define LIVE_FRAMES_OK 0.99
+#define LIVE_PICTURES_OK 0.98
+
+static void sleep_ms(int ms)
+{
+    nanosleep(&(struct timespec){ms / MS_PER_S, (long)(ms % MS_PER_S) * 1000000L}, NULL);
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static uint64_t frames_of(mcu_bench_receivers_t *rx, int r)
+{
+    mcu_bench_rx_counts_t c;
+    mcu_bench_receivers_counts(rx, r, &c);
+    return c.frames;
+}
+
+/* Waits until receiver 0 gets frames at the output rate (within 10%) for
+ * LIVE_FLOW_STEADY_S seconds in a row: ffmpeg first bursts to catch up on its inputs'
+ * start, and that burst is not its steady state. */
+static bool wait_for_flow(mcu_bench_receivers_t *rx, mcu_bench_sut_t *sut, int fps)
+{
+    double t0 = mono_s(), last_t = t0;
+    uint64_t last = frames_of(rx, 0);
+    int steady = 0;
+    while (mono_s() - t0 < LIVE_FLOW_WAIT_MS / 1e3 && mcu_bench_sut_alive(sut)) {
+        sleep_ms(LIVE_POLL_MS);
+        double now = mono_s();
+        if (now - last_t < 1.0)
+            continue;
+        double rate = (double)(frames_of(rx, 0) - last) / (now - last_t);
+        steady = rate >= 0.9 * fps && rate <= 1.1 * fps ? steady + 1 : 0;
+        if (steady >= LIVE_FLOW_STEADY_S)
+            return true;
+        last = frames_of(rx, 0);
+        last_t = now;
+    }
+    return false;
+}
+
+static void fill_keys(mcu_bench_scenario_t *sc, bool one_key)
+{
+    for (int i = 0; i < sc->sites; i++) {
+        mcu_srtp_key_generate(MCU_SRTP_AES_CM_128_HMAC_SHA1_80, &sc->site_keys[i]);
+        if (one_key && i > 0)
+            sc->rx_keys[i] = sc->rx_keys[0];
+        else
+            mcu_srtp_key_generate(MCU_SRTP_AES_CM_128_HMAC_SHA1_80, &sc->rx_keys[i]);
+    }
+    uint8_t raw[16];
+    if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
+        memset(raw, 0x5a, sizeof raw);
+    for (size_t i = 0; i < sizeof raw; i++)
+        sprintf(sc->token + 2 * i, "%02x", raw[i]);
+}
+
+static json_t *stages_json(const mcu_bench_metrics_t *a, const mcu_bench_metrics_t *b,
+                           double frames, double cpu_s)
+{
+    json_t *o = json_object();
+    double sum = 0;
+    for (int i = 0; i < MCU_STAGE_COUNT; i++) {
+        double s = b->stage_s[i] - a->stage_s[i];
+        sum += s;
+        json_object_set_new(o, mcu_stage_name((mcu_stage_t)i), json_real(s * MS_PER_S / frames));
+    }
+    json_object_set_new(o, "other", json_real((cpu_s - sum) * MS_PER_S / frames));
+    return o;
+}
+
+static json_t *delay_hist_json(const mcu_bench_metrics_t *a, const mcu_bench_metrics_t *b)
+{
+    json_t *arr = json_array();
+    double prev = 0;
+    for (int ms = 0; ms <= MCU_CONF_DELAY_HIST_MS; ms++) {
+        double cum = b->delay_le[ms] - a->delay_le[ms];
+        if (cum - prev > 0)
+            json_array_append_new(arr, json_pack("[i,f]", ms + 1, cum - prev));
+        prev = cum;
+    }
+    return arr;
+}
+
+int mcu_bench_live_run(const mcu_bench_live_config_t *cfg, json_t **record)
+{
+    *record = NULL;
+    if (cfg->sites < 1 || cfg->sites > MCU_BENCH_MAX_SITES || cfg->n_clips < 1)
+        return MCU_ERR_INVAL;
+    mcu_bench_scenario_t *sc = calloc(1, sizeof *sc);
+    mcu_bench_site_spec_t *specs = calloc(MCU_BENCH_MAX_SITES, sizeof *specs);
+    if (!sc || !specs) {
+        free(sc);
+        free(specs);
+        return MCU_ERR_NOMEM;
+    }
+    *sc = (mcu_bench_scenario_t){.sites = cfg->sites, .out_w = cfg->out_w, .out_h = cfg->out_h,
+                                 .out_fps = cfg->out_fps, .video_kbps = cfg->video_kbps,
+                                 .audio_kbps = cfg->audio_kbps, .site_port_base = cfg->port_base,
+                                 .rx_port_base = (uint16_t)(cfg->port_base + RX_PORT_OFFSET),
+                                 .control_port = (uint16_t)(cfg->port_base + API_PORT_OFFSET)};
+    snprintf(sc->workdir, sizeof sc->workdir, "%s", cfg->workdir);
+    snprintf(sc->mcu_bin, sizeof sc->mcu_bin, "%s", cfg->mcu_bin);
+    mkdir(sc->workdir, 0755);
+    fill_keys(sc, mcu_bench_system_one_key(cfg->sys));
+    for (int i = 0; i < cfg->sites; i++) {
+        const mcu_bench_media_t *m = cfg->clips[i % cfg->n_clips];
+        /* Each site starts at its own keyframe: sites sharing a clip are GOPs apart. */
+        size_t gop_hop = (size_t)(i / cfg->n_clips) * (size_t)m->fps * 2 + 1;
+        specs[i] = (mcu_bench_site_spec_t){
+            .media = m, .start_frame = mcu_bench_media_key_at(m, gop_hop % m->n_video),
+            .key = sc->site_keys[i], .video_ssrc = MCU_BENCH_VIDEO_SSRC_BASE + (uint32_t)i,
+            .audio_ssrc = MCU_BENCH_AUDIO_SSRC_BASE + (uint32_t)i};
+        specs[i].video_to = (struct sockaddr_in){.sin_family = AF_INET,
+                                                 .sin_port = htons((uint16_t)(cfg->port_base + MCU_BENCH_PORT_STRIDE * i)),
+                                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        specs[i].audio_to = specs[i].video_to;
+        specs[i].audio_to.sin_port = htons((uint16_t)(cfg->port_base + MCU_BENCH_PORT_STRIDE * i + 2));
+    }
+
+    json_t *rec = json_object();
+    char output[32];
+    snprintf(output, sizeof output, "%dp%d", cfg->out_h, cfg->out_fps);
+    json_object_set_new(rec, "kind", json_string("live"));
+    json_object_set_new(rec, "system", json_string(mcu_bench_system_name(cfg->sys)));
+    json_object_set_new(rec, "sites", json_integer(cfg->sites));
+    json_object_set_new(rec, "input", json_string(cfg->input));
+    json_object_set_new(rec, "output", json_string(output));
+    json_object_set_new(rec, "receivers", json_integer(cfg->sites));
+    json_object_set_new(rec, "seconds", json_real(cfg->seconds));
+    json_object_set_new(rec, "receivers_srtp", json_boolean(mcu_bench_system_protects(cfg->sys)));
+
+    const char *err = NULL;
+    mcu_bench_receivers_t *rx = NULL;
+    mcu_bench_sut_t *sut = NULL;
+    mcu_bench_sender_t *tx = NULL;
+    mcu_bench_metrics_t m0 = {0}, m1 = {0};
+    bool is_mcu = cfg->sys == MCU_BENCH_SYS_MCU;
+    if (mcu_bench_receivers_start(cfg->sites, sc->rx_port_base,
+                                  mcu_bench_system_protects(cfg->sys) ? sc->rx_keys : NULL,
+                                  &rx) != MCU_OK) {
+        err = "cannot bind the receivers' ports";
+        goto done;
+    }
+    if (mcu_bench_sut_start(cfg->sys, sc, &sut) != MCU_OK) {
+        err = "cannot start the system under test";
+        goto done;
+    }
+    if (is_mcu) {
+        int waited = 0;
+        while (mcu_bench_metrics_scrape(sc->control_port, sc->token, &m0) != MCU_OK) {
+            if (waited >= LIVE_API_WAIT_MS || !mcu_bench_sut_alive(sut)) {
+                err = "the daemon did not come up (see its log)";
+                goto done;
+            }
+            sleep_ms(LIVE_POLL_MS);
+            waited += LIVE_POLL_MS;
+        }
+    } else {
+        sleep_ms(MS_PER_S); /* it binds its input ports */
+    }
+    if (mcu_bench_sender_start(specs, cfg->sites, &tx) != MCU_OK) {
+        err = "cannot start the sites";
+        goto done;
+    }
+    /* A system that never reaches the output rate is measured all the same once the
+     * wait is over: how far short it falls is the answer. */
+    bool steady = wait_for_flow(rx, sut, cfg->out_fps);
+    json_object_set_new(rec, "steady_before_window", json_boolean(steady));
+    if (!mcu_bench_sut_alive(sut) || frames_of(rx, 0) == 0) {
+        err = mcu_bench_sut_alive(sut) ? "no output at all"
+                                       : "the system under test exited (see its log)";
+        goto done;
+    }
+    sleep_ms((int)(cfg->warmup_s * MS_PER_S));
+    uint64_t f0[MCU_BENCH_MAX_RECEIVERS], f1[MCU_BENCH_MAX_RECEIVERS];
+    mcu_bench_rx_counts_t c0, c1;
+    mcu_bench_receivers_counts(rx, 0, &c0);
+    for (int r = 0; r < cfg->sites; r++)
+        f0[r] = frames_of(rx, r);
+    double cpu0 = mcu_bench_sut_cpu_s(sut), t0 = mono_s();
+    if (is_mcu && mcu_bench_metrics_scrape(sc->control_port, sc->token, &m0) != MCU_OK) {
+        err = "cannot read the daemon's metrics";
+        goto done;
+    }
+    sleep_ms((int)(cfg->seconds * MS_PER_S));
+    double cpu1 = mcu_bench_sut_cpu_s(sut), t1 = mono_s();
+    if (is_mcu && mcu_bench_metrics_scrape(sc->control_port, sc->token, &m1) != MCU_OK) {
+        err = "cannot read the daemon's metrics";
+        goto done;
+    }
+    for (int r = 0; r < cfg->sites; r++)
+        f1[r] = frames_of(rx, r);
+    mcu_bench_receivers_counts(rx, 0, &c1);
+    int64_t rss = mcu_bench_sut_peak_rss_kb(sut);
+    if (!mcu_bench_sut_alive(sut) || cpu0 < 0 || cpu1 < 0) {
+        err = "the system under test exited during the window (see its log)";
+        goto done;
+    }
+    double win = t1 - t0, cpu = cpu1 - cpu0;
+    double frames = (double)(f1[0] - f0[0]), min_frames = frames;
+    for (int r = 1; r < cfg->sites; r++)
+        min_frames = fmin(min_frames, (double)(f1[r] - f0[r]));
+    double expected = win * cfg->out_fps;
+    json_object_set_new(rec, "seconds", json_real(win));
+    json_object_set_new(rec, "cpu_s", json_real(cpu));
+    json_object_set_new(rec, "cores_used", json_real(cpu / win));
+    json_object_set_new(rec, "frames_out", json_real(frames));
+    json_object_set_new(rec, "frames_out_min_receiver", json_real(min_frames));
+    json_object_set_new(rec, "expected_frames", json_real(expected));
+    json_object_set_new(rec, "fps_out", json_real(frames / win));
+    json_object_set_new(rec, "cpu_ms_per_frame", frames > 0 ? json_real(cpu * MS_PER_S / frames)
+                                                            : json_null());
+    json_object_set_new(rec, "out_kbps", json_real((double)(c1.video_bytes + c1.audio_bytes -
+                                                             c0.video_bytes - c0.audio_bytes) *
+                                                    8 / win / 1000));
+    json_object_set_new(rec, "receiver_srtp_failures", json_integer((json_int_t)c1.srtp_failures));
+    json_object_set_new(rec, "peak_rss_kb", json_integer(rss));
+    mcu_bench_sender_stats_t ss;
+    mcu_bench_sender_stats(tx, &ss);
+    json_object_set_new(rec, "sender_late_max_ms", json_real(ss.late_max_us / 1e3));
+    bool realtime = min_frames >= LIVE_FRAMES_OK * expected;
+    if (is_mcu) {
+        double missed = m1.missed_ticks - m0.missed_ticks;
+        double pics = m1.pictures_decoded - m0.pictures_decoded;
+        double sent = 0;
+        for (int i = 0; i < cfg->sites; i++)
+            sent += win * cfg->clips[i % cfg->n_clips]->fps;
+        json_object_set_new(rec, "missed_ticks", json_real(missed));
+        json_object_set_new(rec, "audio_ticks_missed", json_real(m1.audio_missed - m0.audio_missed));
+        json_object_set_new(rec, "input_pictures_decoded", json_real(pics));
+        json_object_set_new(rec, "input_pictures_sent", json_real(sent));
+        json_object_set_new(rec, "input_pictures_damaged",
+                            json_real(m1.pictures_damaged - m0.pictures_damaged));
+        json_object_set_new(rec, "delay_p50_ms",
+                            json_real(mcu_bench_metrics_delay_quantile(&m0, &m1, 0.5)));
+        json_object_set_new(rec, "delay_p99_ms",
+                            json_real(mcu_bench_metrics_delay_quantile(&m0, &m1, 0.99)));
+        json_object_set_new(rec, "delay_hist_ms", delay_hist_json(&m0, &m1));
+        double daemon_frames = m1.frames_sent - m0.frames_sent;
+        if (daemon_frames > 0)
+            json_object_set_new(rec, "stages", stages_json(&m0, &m1, daemon_frames, cpu));
+        realtime = realtime && missed == 0 && pics >= LIVE_PICTURES_OK * sent;
+    } else {
+        json_object_set_new(rec, "missed_ticks", json_real(fmax(0, expected - frames)));
+    }
+    json_object_set_new(rec, "realtime", json_boolean(realtime));
+done:
+    mcu_bench_sender_stop(&tx);
+    mcu_bench_sut_stop(&sut);
+    mcu_bench_receivers_stop(&rx);
+    json_object_set_new(rec, "ok", json_boolean(err == NULL));
+    if (err) {
+        json_object_set_new(rec, "error", json_string(err));
+        json_object_set_new(rec, "realtime", json_false());
+    }
+    free(specs);
+    free(sc);
+    *record = rec;
+    return MCU_OK;
+}
+
+bool mcu_bench_live_realtime(const json_t *rec)
+{
+    return json_is_true(json_object_get(rec, "ok")) && json_is_true(json_object_get(rec, "realtime"));
+}
+
+int mcu_bench_capacity(const mcu_bench_live_config_t *cfg, int start, int target, int max_trials,
+                       FILE *trials_out, json_t **record)
+{
+    int lo = 0, hi = MCU_BENCH_MAX_SITES + 1, n = start < 1 ? 1 : start;
+    json_t *trials = json_array();
+    for (int t = 0; t < max_trials && hi - lo > 1; t++) {
+        mcu_bench_live_config_t c = *cfg;
+        c.sites = n;
+        json_t *rec = NULL;
+        if (mcu_bench_live_run(&c, &rec) != MCU_OK)
+            break;
+        bool ok = mcu_bench_live_realtime(rec);
+        if (trials_out) {
+            json_dumpf(rec, trials_out, JSON_COMPACT);
+            fputc('\n', trials_out);
+            fflush(trials_out);
+        }
+        json_array_append_new(trials, json_pack("{s:i,s:O,s:O,s:b}", "sites", n, "missed_ticks",
+                                                json_object_get(rec, "missed_ticks"),
+                                                "cpu_ms_per_frame",
+                                                json_object_get(rec, "cpu_ms_per_frame"), "ok", ok));
+        json_decref(rec);
+        if (ok)
+            lo = n;
+        else
+            hi = n;
+        /* Up by a quarter while it holds, down by a fifth while it does not, then halve
+         * the gap: a handful of minute-long trials brackets the answer within ~5%. */
+        int next = hi > MCU_BENCH_MAX_SITES ? (int)ceil(n * 1.25)
+                   : lo == 0                 ? (int)floor(n * 0.8)
+                                             : (lo + hi) / 2;
+        if (next > MCU_BENCH_MAX_SITES)
+            next = MCU_BENCH_MAX_SITES;
+        if (next <= lo)
+            next = lo + 1;
+        if (next >= hi)
+            next = hi - 1;
+        if (next < 1 || next == n)
+            break;
+        n = next;
+    }
+    char output[32];
+    snprintf(output, sizeof output, "%dp%d", cfg->out_h, cfg->out_fps);
+    *record = json_pack("{s:s,s:s,s:s,s:i,s:i,s:b,s:f,s:o}", "kind", "capacity", "input",
+                        cfg->input, "output", output, "max_sites", lo, "target_sites", target,
+                        "bounded_by_config", lo == MCU_BENCH_MAX_SITES, "seconds", cfg->seconds,
+                        "trials", trials);
+    return *record ? MCU_OK : MCU_ERR_NOMEM;
+}

@@ -1,0 +1,1430 @@
+#include "report.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <spawn.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "mcu/error.h"
+
+extern char **environ;
+
+/* A bench run writes a few hundred records (500 fan-out points, a few dozen kernels and
+ * live runs); 4096 leaves room for several runs appended to one file while keeping a
+ * runaway file from taking the machine's memory. */
+#define REPORT_MAX_RECORDS 4096
+/* The longest record is a live run with its delay histogram, a few KiB; 1 MiB is far
+ * beyond any real line and still a bounded buffer. */
+#define REPORT_LINE_MAX (1024 * 1024)
+/* Room for every file name derived from md_path (PATH_MAX on Linux): its directory, its
+ * base name (NAME_MAX, 255, on Linux) and the longest suffix this module adds. */
+#define PATH_BYTES 4096
+#define NAME_BYTES 256
+#define SUFFIX_BYTES 64
+#define DIR_BYTES (PATH_BYTES - NAME_BYTES - SUFFIX_BYTES - 1)
+/* A smoke record is shown as compact JSON, cut here: it is a sign of life, not data. */
+#define SMOKE_SHOW_MAX 200
+/* Plot size: readable on a laptop screen and in a markdown viewer without scaling. */
+#define PLOT_WIDTH 960
+#define PLOT_HEIGHT 600
+#define KIB_PER_MIB 1024.0
+/* From 100 ns a call up, a tenth of a nanosecond is below the timer's noise. */
+#define NS_WHOLE 100.0
+
+/* ---------------------------------------------------------------- targets */
+
+/* The Yên Mô scenario (CONTEXT.md): district hall + 17 communes sending 640x360 at 25
+ * fps, one 1280x720 composite back. Targets 1, 4 and 6 are measured on it. */
+#define SCENARIO_SITES 18
+#define SCENARIO_INPUT "360p25"
+#define SCENARIO_OUTPUT "720p25"
+/* Target 1: decoding each site once and scaling it straight into its tile must cost at
+ * most 0.55 of what ffmpeg costs for the same sites and composite, and at most 15 % over
+ * the floor (decode-only of every input + one encode-only): everything the MCU adds to
+ * the codecs (network, jitter, compose, mix) stays small. */
+#define TARGET_VS_FFMPEG_MAX 0.55
+#define TARGET_VS_FLOOR_MAX 1.15
+/* Target 2: the same 18 sites at 720p30 in and out, in real time. A run shorter than
+ * 60 s proves the pipeline works but not that it holds: "smoke length". */
+#define HD_SITES 18
+#define HD_INPUT "720p30"
+#define HD_OUTPUT "720p30"
+#define TARGET_FULL_SECONDS 60.0
+/* Target 3: the 18-site district with room to grow (20 sites) at 720p30, and a meeting
+ * of several districts' communes (60 sites) at the low-bandwidth 360p25 input. */
+#define CAP_HD_INPUT "720p30"
+#define CAP_HD_OUTPUT "720p30"
+#define CAP_HD_MIN_SITES 20.0
+#define CAP_SD_INPUT "360p25"
+#define CAP_SD_MIN_SITES 60.0
+/* Target 4: at 25 fps a frame lasts 40 ms; the MCU should add less than one frame
+ * period for the median picture and at most a frame and a half at p99, so that speech
+ * and lips stay together and a turn in the discussion does not lag. */
+#define DELAY_P50_MAX_MS 35.0
+#define DELAY_P99_MAX_MS 60.0
+/* Target 5: one encode reaches every commune link; 500 receivers of a 1 Mbps composite
+ * on one core leaves the other cores to decode and encode. */
+#define FANOUT_MIN_RECEIVERS 500.0
+#define FANOUT_CORE 1.0
+/* The fan-out plot's y axis goes at least 20 % past one core. */
+#define FANOUT_HEADROOM 1.2
+/* Target 6: composing 18 tiles must stay a small part of a 40 ms frame period, leaving
+ * the time to decode and encode. */
+#define COMPOSE_MAX_MS 2.0
+
+/* ---------------------------------------------------------------- records */
+
+typedef enum kind {
+    KIND_MACHINE,
+    KIND_LIVE,
+    KIND_FLOOR,
+    KIND_THROUGHPUT,
+    KIND_FANOUT,
+    KIND_KERNEL,
+    KIND_CAPACITY,
+    KIND_SMOKE,
+    KIND__COUNT
+} kind_t;
+
+static const char *const kind_names[KIND__COUNT] = {
+    "machine", "live", "floor", "throughput", "fanout", "kernel", "capacity", "smoke",
+};
+
+/* Stage keys in pipeline order, as mcu-bench writes them, with the report's label. */
+static const struct {
+    const char *key;
+    const char *label;
+} stages[] = {
+    {"receive", "receive + SRTP unprotect"},
+    {"jitter", "jitter buffer + depacketize"},
+    {"decode", "decode"},
+    {"compose", "compose"},
+    {"mix", "audio mix"},
+    {"encode", "encode"},
+    {"packetize", "packetize"},
+    {"send", "SRTP protect + send"},
+    {"other", "other"},
+};
+#define N_STAGES (sizeof stages / sizeof stages[0])
+
+typedef enum plot_id { PLOT_CPU, PLOT_DELAY, PLOT_FANOUT, PLOT__COUNT } plot_id_t;
+
+static const struct {
+    const char *name; /* file name part: <base>-<name>.png */
+    const char *title;
+} plots[PLOT__COUNT] = {
+    {"cpu-vs-sites", "CPU ms per output frame vs sites"},
+    {"delay-cdf", "Added delay of the MCU (CDF)"},
+    {"fanout", "Fan-out: CPU seconds per second vs receivers"},
+};
+
+typedef struct record {
+    kind_t kind;
+    json_t *obj;
+} record_t;
+
+typedef struct report {
+    const char *jsonl;
+    record_t *rec;
+    size_t n;
+    size_t n_kind[KIND__COUNT];
+    size_t invalid;    /* not a JSON object */
+    size_t too_long;   /* longer than REPORT_LINE_MAX */
+    size_t unknown;    /* no kind, or one this report does not know */
+    size_t over_bound; /* past REPORT_MAX_RECORDS */
+    const json_t *machine;
+    char dir[DIR_BYTES];   /* directory of md_path, "." when it has none */
+    char base[NAME_BYTES]; /* md_path's file name without ".md" */
+    bool has_data[PLOT__COUNT];
+    bool drawn[PLOT__COUNT];
+    char why_not[256]; /* why gnuplot drew nothing; empty when it ran */
+} report_t;
+
+/* ---------------------------------------------------------------- JSON access */
+
+/* The number at `key`, NAN when absent, null or not a number. */
+static double num(const json_t *o, const char *key)
+{
+    const json_t *v = json_object_get(o, key);
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/* The string at `key`, NULL when absent or not a string. */
+static const char *str(const json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+static const char *str_or(const json_t *o, const char *key, const char *dflt)
+{
+    const char *s = str(o, key);
+    return s ? s : dflt;
+}
+
+/* 1 true, 0 false, -1 absent or not a boolean. */
+static int tri(const json_t *o, const char *key)
+{
+    const json_t *v = json_object_get(o, key);
+    return json_is_boolean(v) ? json_is_true(v) : -1;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* The record is for `sites` sites at `input` in, `output` out. */
+static bool is_scenario(const json_t *o, double sites, const char *input, const char *output)
+{
+    return num(o, "sites") == sites && same_str(str(o, "input"), input) &&
+           same_str(str(o, "output"), output);
+}
+
+static bool same_scenario(const json_t *a, const json_t *b)
+{
+    return is_scenario(a, num(b, "sites"), str(b, "input"), str(b, "output"));
+}
+
+/* The live record of `system` for a scenario; of several, the longest run (the later on
+ * a tie), because a short one is a smoke test of the same thing. */
+static const json_t *find_live(const report_t *r, const char *system, double sites,
+                               const char *input, const char *output)
+{
+    const json_t *best = NULL;
+    for (size_t i = 0; i < r->n; i++) {
+        const json_t *o = r->rec[i].obj;
+        if (r->rec[i].kind != KIND_LIVE || !same_str(str(o, "system"), system) ||
+            !is_scenario(o, sites, input, output))
+            continue;
+        if (!best || !(num(o, "seconds") < num(best, "seconds")))
+            best = o;
+    }
+    return best;
+}
+
+/* The floor record of a scenario (the last one when there are several). */
+static const json_t *find_floor(const report_t *r, double sites, const char *input,
+                                const char *output)
+{
+    const json_t *found = NULL;
+    for (size_t i = 0; i < r->n; i++)
+        if (r->rec[i].kind == KIND_FLOOR && is_scenario(r->rec[i].obj, sites, input, output))
+            found = r->rec[i].obj;
+    return found;
+}
+
+static double ratio(double a, double b)
+{
+    return (isnan(a) || isnan(b) || b <= 0) ? NAN : a / b;
+}
+
+/* ---------------------------------------------------------------- markdown output */
+
+#define DASH "—"
+
+static void put_num(FILE *f, double v, int prec)
+{
+    if (isnan(v))
+        fputs(DASH, f);
+    else
+        fprintf(f, "%.*f", prec, v);
+}
+
+/* Text for a table cell or a line: '|' would split the cell, a line break the table. */
+static void put_text(FILE *f, const char *s)
+{
+    if (!s) {
+        fputs(DASH, f);
+        return;
+    }
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '|')
+            fputs("\\|", f);
+        else if (c < 0x20 || c == 0x7f)
+            fputc(' ', f);
+        else
+            fputc(c, f);
+    }
+}
+
+/* A JSON value as a table cell: strings as they are, integral numbers without decimals. */
+static void put_value(FILE *f, const json_t *v)
+{
+    if (json_is_string(v))
+        put_text(f, json_string_value(v));
+    else if (json_is_integer(v))
+        fprintf(f, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    else if (json_is_real(v))
+        fprintf(f, "%g", json_real_value(v));
+    else if (json_is_boolean(v))
+        fputs(json_is_true(v) ? "yes" : "no", f);
+    else
+        fputs(DASH, f);
+}
+
+static void put_yes_no(FILE *f, int t)
+{
+    fputs(t < 0 ? DASH : t ? "yes" : "no", f);
+}
+
+/* "18 sites, 360p25 in, 720p25 out" */
+static void put_scenario(FILE *f, const json_t *o)
+{
+    put_num(f, num(o, "sites"), 0);
+    fputs(" sites, ", f);
+    put_text(f, str_or(o, "input", "?"));
+    fputs(" in, ", f);
+    put_text(f, str_or(o, "output", "?"));
+    fputs(" out", f);
+}
+
+/* A number as text for a sentence or a cell being built: DASH when not measured. */
+static const char *fmt(char *buf, size_t size, double v, int prec)
+{
+    if (isnan(v))
+        snprintf(buf, size, DASH);
+    else
+        snprintf(buf, size, "%.*f", prec, v);
+    return buf;
+}
+
+typedef enum bound { BOUND_MAX, BOUND_MIN } bound_t;
+
+/* One row of the targets table: what, the measured text (NULL: "not measured"), the
+ * goal, and PASS/MISS with the margin. A NAN limit makes a row for information. */
+static void target_row(FILE *f, const char *what, const char *measured, double value,
+                       bound_t bound, double limit, int prec, const char *unit)
+{
+    const char *sp = unit[0] ? " " : "";
+    fprintf(f, "| %s | ", what);
+    put_text(f, measured && !isnan(value) ? measured : "not measured");
+    if (isnan(limit)) {
+        fputs(" | for information | " DASH " |\n", f);
+        return;
+    }
+    fprintf(f, " | %s %.*f%s%s | ", bound == BOUND_MAX ? "≤" : "≥", prec, limit, sp, unit);
+    if (isnan(value)) {
+        fputs("not measured |\n", f);
+        return;
+    }
+    double spare = bound == BOUND_MAX ? limit - value : value - limit;
+    fprintf(f, "**%s** (%s %.*f%s%s) |\n", spare >= 0 ? "PASS" : "MISS",
+            spare >= 0 ? "margin" : "short by", prec, fabs(spare), sp, unit);
+}
+
+/* ---------------------------------------------------------------- reading */
+
+/* Reads one line without its newline (or CR LF) into buf, REPORT_LINE_MAX + 1 bytes, and
+ * its length into *len. Returns 1 for a line, 0 at the end of the file, -1 for a line
+ * longer than REPORT_LINE_MAX (read to its newline and dropped). */
+static int read_line(FILE *in, char *buf, size_t *len)
+{
+    size_t n = 0;
+    bool too_long = false;
+    int c;
+    while ((c = getc(in)) != EOF && c != '\n') {
+        if (n < REPORT_LINE_MAX)
+            buf[n++] = (char)c;
+        else
+            too_long = true;
+    }
+    if (c == EOF && n == 0 && !too_long)
+        return 0;
+    if (n > 0 && buf[n - 1] == '\r')
+        n--;
+    buf[n] = '\0';
+    *len = n;
+    return too_long ? -1 : 1;
+}
+
+static kind_t kind_of(const json_t *obj)
+{
+    const char *k = str(obj, "kind");
+    for (int i = 0; k && i < KIND__COUNT; i++)
+        if (strcmp(k, kind_names[i]) == 0)
+            return (kind_t)i;
+    return KIND__COUNT;
+}
+
+static int read_records(report_t *r)
+{
+    FILE *in = fopen(r->jsonl, "r");
+    if (!in)
+        return MCU_ERR_IO;
+    char *line = malloc(REPORT_LINE_MAX + 1);
+    r->rec = calloc(REPORT_MAX_RECORDS, sizeof *r->rec);
+    if (!line || !r->rec) {
+        free(line);
+        fclose(in);
+        return MCU_ERR_NOMEM;
+    }
+    int got;
+    size_t len;
+    while ((got = read_line(in, line, &len)) != 0) {
+        if (got < 0) {
+            r->too_long++;
+            continue;
+        }
+        if (line[strspn(line, " \t")] == '\0' && strlen(line) == len)
+            continue; /* blank lines separate runs appended to one file */
+        /* A NUL byte would end the text json_loads sees: such a line is not JSON. */
+        json_t *obj = strlen(line) == len ? json_loads(line, 0, NULL) : NULL;
+        if (!json_is_object(obj)) {
+            json_decref(obj);
+            r->invalid++;
+            continue;
+        }
+        kind_t k = kind_of(obj);
+        if (k == KIND__COUNT) {
+            json_decref(obj);
+            r->unknown++;
+            continue;
+        }
+        if (r->n == REPORT_MAX_RECORDS) {
+            json_decref(obj);
+            r->over_bound++;
+            continue;
+        }
+        r->rec[r->n++] = (record_t){k, obj};
+        r->n_kind[k]++;
+        if (k == KIND_MACHINE && !r->machine)
+            r->machine = obj;
+    }
+    int rc = ferror(in) ? MCU_ERR_IO : MCU_OK;
+    free(line);
+    fclose(in);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- plot data */
+
+typedef struct point {
+    double x, y;
+} point_t;
+
+static int cmp_point(const void *a, const void *b)
+{
+    double x = ((const point_t *)a)->x, y = ((const point_t *)b)->x;
+    return (x > y) - (x < y);
+}
+
+/* dir/<base><suffix> into out. */
+static int side_path(const report_t *r, const char *suffix, char *out, size_t size)
+{
+    int n = snprintf(out, size, "%s/%s%s", r->dir, r->base, suffix);
+    return (n < 0 || (size_t)n >= size) ? MCU_ERR_TOO_BIG : MCU_OK;
+}
+
+/* <base>-<plot>.<ext>, the name the script and the markdown use. */
+static void plot_name(const report_t *r, plot_id_t p, const char *ext, char *out, size_t size)
+{
+    snprintf(out, size, "%s-%s.%s", r->base, plots[p].name, ext);
+}
+
+static int open_plot_data(const report_t *r, plot_id_t p, FILE **out)
+{
+    char suffix[SUFFIX_BYTES], path[PATH_BYTES];
+    snprintf(suffix, sizeof suffix, "-%s.dat", plots[p].name);
+    int rc = side_path(r, suffix, path, sizeof path);
+    if (rc < 0)
+        return rc;
+    *out = fopen(path, "w");
+    return *out ? MCU_OK : MCU_ERR_IO;
+}
+
+static int close_checked(FILE *f)
+{
+    bool bad = ferror(f) != 0;
+    return (fclose(f) != 0 || bad) ? MCU_ERR_IO : MCU_OK;
+}
+
+/* A string in gnuplot's single quotes, where a quote is written twice. */
+static void gp_quote(FILE *f, const char *s)
+{
+    fputc('\'', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '\'')
+            fputs("''", f);
+        else
+            fputc(c < 0x20 ? ' ' : c, f);
+    }
+    fputc('\'', f);
+}
+
+/* One plot being written: its .dat (opened with the first series) and its plot command
+ * in the script, one clause per series. */
+typedef struct plot_out {
+    report_t *r;
+    plot_id_t id;
+    FILE *gp;
+    const char *xlabel, *ylabel;
+    const char *setup; /* set commands after the common ones, before "plot" */
+    const char *with;  /* style of every series */
+    FILE *dat;
+    size_t n_series;
+} plot_out_t;
+
+/* Adds a series of n points (none: nothing is written). On the first one, opens the .dat
+ * and starts the plot in the script. */
+static int series_add(plot_out_t *p, const char *label, point_t *pts, size_t n, bool sort)
+{
+    if (n == 0)
+        return MCU_OK;
+    char dat[PATH_BYTES], png[PATH_BYTES];
+    plot_name(p->r, p->id, "dat", dat, sizeof dat);
+    if (!p->dat) {
+        int rc = open_plot_data(p->r, p->id, &p->dat);
+        if (rc < 0)
+            return rc;
+        plot_name(p->r, p->id, "png", png, sizeof png);
+        fputs("\nreset\nset grid\nset key below\nset output ", p->gp);
+        gp_quote(p->gp, png);
+        fputs("\nset title ", p->gp);
+        gp_quote(p->gp, plots[p->id].title);
+        fputs("\nset xlabel ", p->gp);
+        gp_quote(p->gp, p->xlabel);
+        fputs("\nset ylabel ", p->gp);
+        gp_quote(p->gp, p->ylabel);
+        fprintf(p->gp, "\n%splot ", p->setup);
+    } else {
+        fputs(", \\\n     ", p->gp);
+    }
+    if (sort)
+        qsort(pts, n, sizeof *pts, cmp_point);
+    /* The block: a comment naming it, the points, two blank lines (gnuplot's index). */
+    fputs("# ", p->dat);
+    for (const char *s = label; *s; s++)
+        fputc((unsigned char)*s < 0x20 ? ' ' : *s, p->dat);
+    fputc('\n', p->dat);
+    for (size_t i = 0; i < n; i++)
+        fprintf(p->dat, "%g %g\n", pts[i].x, pts[i].y);
+    fputs("\n\n", p->dat);
+    gp_quote(p->gp, dat);
+    fprintf(p->gp, " index %zu with %s title ", p->n_series, p->with);
+    gp_quote(p->gp, label);
+    p->n_series++;
+    return MCU_OK;
+}
+
+/* Ends the plot command, with `extra` (a clause after the series) when not NULL, closes
+ * the .dat and records whether the plot has data. Returns rc, or the close's error. */
+static int series_end(plot_out_t *p, const char *extra, int rc)
+{
+    if (p->n_series > 0) {
+        if (extra)
+            fprintf(p->gp, ", \\\n     %s", extra);
+        fputs("\n", p->gp);
+    }
+    if (p->dat) {
+        int crc = close_checked(p->dat);
+        p->dat = NULL;
+        rc = rc < 0 ? rc : crc;
+    }
+    p->r->has_data[p->id] = p->n_series > 0 && rc == MCU_OK;
+    return rc;
+}
+
+/* The system of a live record; capacity trials are MCU runs. */
+static const char *system_of(const record_t *rec)
+{
+    return rec->kind == KIND_CAPACITY ? "mcu" : str(rec->obj, "system");
+}
+
+/* Appends the (sites, CPU ms/frame) point of `o` when both are measured. */
+static void add_cpu_point(const json_t *o, point_t *pts, size_t *n)
+{
+    point_t pt = {num(o, "sites"), num(o, "cpu_ms_per_frame")};
+    if (!isnan(pt.x) && !isnan(pt.y))
+        pts[(*n)++] = pt;
+}
+
+/* Plot a: one series per (system, input -> output) over the live records and the
+ * capacity trials, in the order each first appears. */
+static int plot_cpu(report_t *r, FILE *gp)
+{
+    size_t cap = 0;
+    for (size_t i = 0; i < r->n; i++)
+        cap += r->rec[i].kind == KIND_CAPACITY
+                   ? json_array_size(json_object_get(r->rec[i].obj, "trials"))
+                   : r->rec[i].kind == KIND_LIVE;
+    point_t *pts = calloc(cap ? cap : 1, sizeof *pts);
+    if (!pts)
+        return MCU_ERR_NOMEM;
+    plot_out_t p = {r, PLOT_CPU, gp, "sites", "CPU ms per output frame",
+                    "set xrange [0:*]\nset yrange [0:*]\n", "linespoints", NULL, 0};
+    int rc = MCU_OK;
+    for (size_t i = 0; i < r->n && rc == MCU_OK; i++) {
+        const record_t *key = &r->rec[i];
+        if (key->kind != KIND_LIVE && key->kind != KIND_CAPACITY)
+            continue;
+        /* A series is written at the first record of its key; later ones join it. */
+        bool first = true;
+        size_t n = 0;
+        for (size_t j = 0; j < r->n && first; j++) {
+            const record_t *rec = &r->rec[j];
+            if ((rec->kind != KIND_LIVE && rec->kind != KIND_CAPACITY) ||
+                !same_str(system_of(rec), system_of(key)) ||
+                !same_str(str(rec->obj, "input"), str(key->obj, "input")) ||
+                !same_str(str(rec->obj, "output"), str(key->obj, "output")))
+                continue;
+            if (j < i) {
+                first = false;
+            } else if (rec->kind == KIND_LIVE) {
+                add_cpu_point(rec->obj, pts, &n);
+            } else {
+                const json_t *trials = json_object_get(rec->obj, "trials");
+                for (size_t t = 0; t < json_array_size(trials); t++)
+                    add_cpu_point(json_array_get(trials, t), pts, &n);
+            }
+        }
+        if (!first)
+            continue;
+        char label[256];
+        snprintf(label, sizeof label, "%s %s->%s", system_of(key) ? system_of(key) : "?",
+                 str_or(key->obj, "input", "?"), str_or(key->obj, "output", "?"));
+        rc = series_add(&p, label, pts, n, true);
+    }
+    free(pts);
+    return series_end(&p, NULL, rc);
+}
+
+/* Plot b: for each MCU live run with a histogram, the fraction of frames delayed at most
+ * x ms, from (0, 0) through each bucket's upper bound. */
+static int plot_delay(report_t *r, FILE *gp)
+{
+    char setup[512];
+    snprintf(setup, sizeof setup,
+             "set key inside right bottom\nset xrange [0:*]\nset yrange [0:1]\n"
+             "set arrow 1 from %g, graph 0 to %g, graph 1 nohead dashtype 2\n"
+             "set arrow 2 from %g, graph 0 to %g, graph 1 nohead dashtype 2\n"
+             "set label 1 'p50 target' at %g, graph 0.95 left offset 0.5,0\n"
+             "set label 2 'p99 target' at %g, graph 0.88 left offset 0.5,0\n",
+             DELAY_P50_MAX_MS, DELAY_P50_MAX_MS, DELAY_P99_MAX_MS, DELAY_P99_MAX_MS,
+             DELAY_P50_MAX_MS, DELAY_P99_MAX_MS);
+    plot_out_t p = {r, PLOT_DELAY, gp, "added delay, ms", "fraction of frames", setup,
+                    "lines linewidth 2", NULL, 0};
+    int rc = MCU_OK;
+    for (size_t i = 0; i < r->n && rc == MCU_OK; i++) {
+        const json_t *o = r->rec[i].obj;
+        const json_t *hist = json_object_get(o, "delay_hist_ms");
+        size_t nb = json_array_size(hist);
+        if (r->rec[i].kind != KIND_LIVE || !same_str(str(o, "system"), "mcu") || nb == 0)
+            continue;
+        point_t *pts = calloc(nb + 1, sizeof *pts);
+        if (!pts) {
+            rc = MCU_ERR_NOMEM;
+            break;
+        }
+        size_t n = 1; /* pts[0] = (0, 0): no frame leaves before it arrived */
+        double total = 0;
+        for (size_t b = 0; b < nb; b++) {
+            const json_t *bucket = json_array_get(hist, b);
+            const json_t *upper = json_array_get(bucket, 0), *count = json_array_get(bucket, 1);
+            if (!json_is_number(upper) || !json_is_number(count))
+                continue;
+            total += json_number_value(count);
+            pts[n++] = (point_t){json_number_value(upper), total};
+        }
+        if (total > 0) {
+            for (size_t k = 1; k < n; k++)
+                pts[k].y /= total;
+            char label[256];
+            snprintf(label, sizeof label, "%.0f x %s->%s (%.0f s)", num(o, "sites"),
+                     str_or(o, "input", "?"), str_or(o, "output", "?"), num(o, "seconds"));
+            rc = series_add(&p, label, pts, n, false);
+        }
+        free(pts);
+    }
+    return series_end(&p, NULL, rc);
+}
+
+static int cmp_receivers(const void *a, const void *b)
+{
+    double x = num(*(const json_t *const *)a, "receivers");
+    double y = num(*(const json_t *const *)b, "receivers");
+    if (isnan(x) || isnan(y))
+        return isnan(x) - isnan(y); /* unmeasured last */
+    return (x > y) - (x < y);
+}
+
+/* The fan-out records sorted by receivers, in a new array (NULL when there are none or
+ * memory is short: *nomem tells which). */
+static const json_t **sorted_fanout(const report_t *r, size_t *n, bool *nomem)
+{
+    *n = 0;
+    *nomem = false;
+    if (r->n_kind[KIND_FANOUT] == 0)
+        return NULL;
+    const json_t **v = calloc(r->n_kind[KIND_FANOUT], sizeof *v);
+    if (!v) {
+        *nomem = true;
+        return NULL;
+    }
+    for (size_t i = 0; i < r->n; i++)
+        if (r->rec[i].kind == KIND_FANOUT)
+            v[(*n)++] = r->rec[i].obj;
+    qsort(v, *n, sizeof *v, cmp_receivers);
+    return v;
+}
+
+/* Plot c: CPU seconds per second against receivers, with the one-core line. */
+static int plot_fanout(report_t *r, FILE *gp)
+{
+    size_t n;
+    bool nomem;
+    const json_t **v = sorted_fanout(r, &n, &nomem);
+    if (nomem)
+        return MCU_ERR_NOMEM;
+    point_t *pts = calloc(n ? n : 1, sizeof *pts);
+    if (!pts) {
+        free(v);
+        return MCU_ERR_NOMEM;
+    }
+    size_t np = 0;
+    for (size_t i = 0; i < n; i++) {
+        point_t pt = {num(v[i], "receivers"), num(v[i], "cpu_s_per_s")};
+        if (!isnan(pt.x) && !isnan(pt.y))
+            pts[np++] = pt;
+    }
+    /* The y axis reaches past one core at least, so that its line is never the frame. */
+    char setup[128];
+    snprintf(setup, sizeof setup, "set xrange [0:*]\nset yrange [0:%g<*]\n",
+             FANOUT_CORE * FANOUT_HEADROOM);
+    plot_out_t p = {r, PLOT_FANOUT, gp, "receivers", "CPU seconds per second", setup,
+                    "linespoints", NULL, 0};
+    int rc = series_add(&p, "SRTP protect + send", pts, np, false);
+    char core[128];
+    snprintf(core, sizeof core,
+             "%g with lines dashtype 2 linewidth 2 linecolor rgb 'red' title '%g core'",
+             FANOUT_CORE, FANOUT_CORE);
+    free(pts);
+    free(v);
+    return series_end(&p, core, rc);
+}
+
+/* ---------------------------------------------------------------- gnuplot */
+
+/* Runs "gnuplot -e \"cd '<dir>'\" <base>.gp" and waits for it; on failure says why in
+ * r->why_not. The script names its files bare, so it also runs by hand from dir. */
+static int run_gnuplot(report_t *r)
+{
+    char *cd = NULL;
+    size_t cd_len;
+    FILE *m = open_memstream(&cd, &cd_len);
+    if (!m)
+        return MCU_ERR_NOMEM;
+    fputs("cd ", m);
+    gp_quote(m, r->dir);
+    if (fclose(m) != 0) {
+        free(cd);
+        return MCU_ERR_NOMEM;
+    }
+    char prog[] = "gnuplot", opt[] = "-e", script[PATH_BYTES];
+    snprintf(script, sizeof script, "%s.gp", r->base);
+    char *argv[] = {prog, opt, cd, script, NULL};
+    pid_t pid;
+    int err = posix_spawnp(&pid, prog, NULL, NULL, argv, environ);
+    free(cd);
+    if (err != 0) {
+        snprintf(r->why_not, sizeof r->why_not, "gnuplot could not be started (%s)",
+                 err == ENOENT ? "not installed or not on PATH" : strerror(err));
+        return MCU_OK;
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            snprintf(r->why_not, sizeof r->why_not, "waiting for gnuplot failed (%s)",
+                     strerror(errno));
+            return MCU_OK;
+        }
+    }
+    if (WIFSIGNALED(status))
+        snprintf(r->why_not, sizeof r->why_not, "gnuplot was killed by signal %d",
+                 WTERMSIG(status));
+    else if (WEXITSTATUS(status) != 0)
+        snprintf(r->why_not, sizeof r->why_not, "gnuplot failed (exit status %d)",
+                 WEXITSTATUS(status));
+    return MCU_OK;
+}
+
+/* Writes every plot's .dat and the script, runs gnuplot, and notes which PNGs exist. */
+static int write_plots(report_t *r)
+{
+    char path[PATH_BYTES], suffix[SUFFIX_BYTES];
+    /* No stale plot of an earlier run may pass for this one's. */
+    for (int p = 0; p < PLOT__COUNT; p++) {
+        for (int ext = 0; ext < 2; ext++) {
+            snprintf(suffix, sizeof suffix, "-%s.%s", plots[p].name, ext ? "png" : "dat");
+            if (side_path(r, suffix, path, sizeof path) == MCU_OK)
+                unlink(path);
+        }
+    }
+    int rc = side_path(r, ".gp", path, sizeof path);
+    if (rc < 0)
+        return rc;
+    FILE *gp = fopen(path, "w");
+    if (!gp)
+        return MCU_ERR_IO;
+    fprintf(gp, "# Plots of %s.md. Re-plot from this directory: gnuplot %s.gp\n", r->base,
+            r->base);
+    /* pngcairo draws anti-aliased lines; png (libgd) is what gnuplot-nox always has. */
+    fprintf(gp,
+            "if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {\n"
+            "    set terminal pngcairo noenhanced size %d,%d\n"
+            "} else {\n"
+            "    set terminal png noenhanced size %d,%d\n"
+            "}\n",
+            PLOT_WIDTH, PLOT_HEIGHT, PLOT_WIDTH, PLOT_HEIGHT);
+    rc = plot_cpu(r, gp);
+    if (rc == MCU_OK)
+        rc = plot_delay(r, gp);
+    if (rc == MCU_OK)
+        rc = plot_fanout(r, gp);
+    fputs("\nunset output\n", gp);
+    int crc = close_checked(gp);
+    rc = rc < 0 ? rc : crc;
+    bool any = false;
+    for (int p = 0; p < PLOT__COUNT; p++)
+        any |= r->has_data[p];
+    if (rc < 0 || !any) {
+        unlink(path); /* nothing to re-plot */
+        return rc;
+    }
+    rc = run_gnuplot(r);
+    for (int p = 0; p < PLOT__COUNT && rc == MCU_OK; p++) {
+        snprintf(suffix, sizeof suffix, "-%s.png", plots[p].name);
+        side_path(r, suffix, path, sizeof path);
+        r->drawn[p] = r->has_data[p] && access(path, R_OK) == 0;
+    }
+    return rc;
+}
+
+/* ---------------------------------------------------------------- report sections */
+
+static void write_answer(const report_t *r, FILE *f)
+{
+    fputs("## The answer\n\n", f);
+    char a[32], b[32];
+    bool any = false;
+    for (size_t i = 0; i < r->n; i++) {
+        const json_t *o = r->rec[i].obj;
+        if (r->rec[i].kind != KIND_CAPACITY)
+            continue;
+        double max = num(o, "max_sites");
+        if (isnan(max))
+            fputs("The capacity search at ", f);
+        else if (max < 1)
+            fputs("This machine holds **no site** at ", f);
+        else
+            fprintf(f, "This machine holds **%.0f site%s** at ", max, max == 1 ? "" : "s");
+        put_text(f, str_or(o, "input", "?"));
+        fputs(" in, ", f);
+        put_text(f, str_or(o, "output", "?"));
+        if (isnan(max))
+            fputs(" out found no answer. ", f);
+        else
+            fprintf(f, " out, in real time (0 missed output ticks for %s s). ",
+                    fmt(a, sizeof a, num(o, "seconds"), 0));
+        any = true;
+    }
+    if (!any)
+        fputs("No capacity search in this file. ", f);
+
+    const json_t *mcu = find_live(r, "mcu", SCENARIO_SITES, SCENARIO_INPUT, SCENARIO_OUTPUT);
+    double ms = num(mcu, "cpu_ms_per_frame");
+    fprintf(f, "In the %d-site scenario (%s in, %s out) ", SCENARIO_SITES, SCENARIO_INPUT,
+            SCENARIO_OUTPUT);
+    if (isnan(ms)) {
+        fputs("the MCU's CPU use was not measured.\n\n", f);
+        return;
+    }
+    fprintf(f, "the MCU uses **%.2f ms of CPU per output frame**", ms);
+    const json_t *ff = find_live(r, "ffmpeg", SCENARIO_SITES, SCENARIO_INPUT, SCENARIO_OUTPUT);
+    const json_t *fl = find_floor(r, SCENARIO_SITES, SCENARIO_INPUT, SCENARIO_OUTPUT);
+    double q_ff = ratio(ms, num(ff, "cpu_ms_per_frame"));
+    double q_fl = ratio(ms, num(fl, "cpu_ms_per_frame"));
+    if (!isnan(q_ff))
+        fprintf(f, ", %s × ffmpeg's", fmt(a, sizeof a, q_ff, 2));
+    if (!isnan(q_fl))
+        fprintf(f, "%s %s × the floor", isnan(q_ff) ? "," : " and", fmt(b, sizeof b, q_fl, 2));
+    fputs(".\n\n", f);
+}
+
+static void write_machine(const report_t *r, FILE *f)
+{
+    static const struct {
+        const char *key, *label;
+    } fields[] = {
+        {"host", "Host"},     {"date", "Date"},           {"cpu", "CPU"},
+        {"cores", "Cores"},   {"simd", "SIMD"},           {"mem_gib", "Memory, GiB"},
+        {"ffmpeg", "FFmpeg"}, {"gstreamer", "GStreamer"}, {"x264", "x264"},
+        {"commit", "Commit"}, {"encoder", "Encoder"},
+    };
+    fputs("## Machine\n\n", f);
+    if (!r->machine) {
+        fputs("No machine record.\n\n", f);
+        return;
+    }
+    fputs("| | |\n|---|---|\n", f);
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        fprintf(f, "| %s | ", fields[i].label);
+        put_value(f, json_object_get(r->machine, fields[i].key));
+        fputs(" |\n", f);
+    }
+    fputs("\n", f);
+}
+
+/* Target 1's rows: the MCU's CPU per frame over another system's in the scenario. */
+static void ratio_row(FILE *f, const char *what, double mcu_ms, const char *other,
+                      double other_ms, double limit)
+{
+    char a[32], b[32], q[32], measured[160];
+    double v = ratio(mcu_ms, other_ms);
+    snprintf(measured, sizeof measured, "mcu %s / %s %s ms = %s", fmt(a, sizeof a, mcu_ms, 2),
+             other, fmt(b, sizeof b, other_ms, 2), fmt(q, sizeof q, v, 2));
+    target_row(f, what, measured, v, BOUND_MAX, limit, 2, "");
+}
+
+/* Target 2's row: real time with no missed tick, for a full-length run. */
+static void realtime_row(const report_t *r, FILE *f)
+{
+    const json_t *o = find_live(r, "mcu", HD_SITES, HD_INPUT, HD_OUTPUT);
+    fprintf(f, "| 2. mcu %d × %s → %s in real time | ", HD_SITES, HD_INPUT, HD_OUTPUT);
+    double missed = num(o, "missed_ticks"), secs = num(o, "seconds");
+    char a[32], b[32], c[32];
+    if (!o || isnan(missed)) {
+        fprintf(f, "not measured | 0 missed ticks for ≥ %.0f s | not measured |\n",
+                TARGET_FULL_SECONDS);
+        return;
+    }
+    fprintf(f, "%s missed ticks in %s s, %s fps | 0 missed ticks for ≥ %.0f s | ",
+            fmt(a, sizeof a, missed, 0), fmt(b, sizeof b, secs, 0),
+            fmt(c, sizeof c, num(o, "fps_out"), 2), TARGET_FULL_SECONDS);
+    if (tri(o, "ok") == 0) {
+        fputs("**MISS** (run failed: ", f);
+        put_text(f, str_or(o, "error", "no message"));
+        fputs(") |\n", f);
+    } else if (missed > 0 || tri(o, "realtime") == 0) {
+        fprintf(f, "**MISS** (%.0f missed ticks%s) |\n", missed,
+                tri(o, "realtime") == 0 ? ", not real time" : "");
+    } else if (!(secs >= TARGET_FULL_SECONDS)) {
+        fprintf(f, "**PASS at smoke length** (%s s of %.0f) |\n", b, TARGET_FULL_SECONDS);
+    } else {
+        fputs("**PASS** |\n", f);
+    }
+}
+
+/* Target 3's rows: one per capacity record, and "not measured" for a target none has. */
+static void capacity_rows(const report_t *r, FILE *f)
+{
+    bool hd = false, sd = false;
+    char what[160], measured[160], a[32], b[32];
+    for (size_t i = 0; i < r->n; i++) {
+        const json_t *o = r->rec[i].obj;
+        if (r->rec[i].kind != KIND_CAPACITY)
+            continue;
+        const char *in = str_or(o, "input", "?"), *out = str_or(o, "output", "?");
+        double limit = NAN;
+        if (same_str(in, CAP_HD_INPUT) && same_str(out, CAP_HD_OUTPUT))
+            limit = CAP_HD_MIN_SITES, hd = true;
+        else if (same_str(in, CAP_SD_INPUT))
+            limit = CAP_SD_MIN_SITES, sd = true;
+        snprintf(what, sizeof what, "3. capacity at %s → %s", in, out);
+        snprintf(measured, sizeof measured, "%s sites, %s s per trial",
+                 fmt(a, sizeof a, num(o, "max_sites"), 0), fmt(b, sizeof b, num(o, "seconds"), 0));
+        target_row(f, what, measured, num(o, "max_sites"), BOUND_MIN, limit, 0, "sites");
+    }
+    if (!hd)
+        target_row(f, "3. capacity at " CAP_HD_INPUT " → " CAP_HD_OUTPUT, NULL, NAN, BOUND_MIN,
+                   CAP_HD_MIN_SITES, 0, "sites");
+    if (!sd)
+        target_row(f, "3. capacity at " CAP_SD_INPUT " → any", NULL, NAN, BOUND_MIN,
+                   CAP_SD_MIN_SITES, 0, "sites");
+}
+
+/* Target 5's row: the most receivers one core carries, and the load at the target. */
+static void fanout_row(const report_t *r, FILE *f)
+{
+    double best = NAN, at_target = NAN; /* NAN until some point is measured */
+    for (size_t i = 0; i < r->n; i++) {
+        const json_t *o = r->rec[i].obj;
+        if (r->rec[i].kind != KIND_FANOUT)
+            continue;
+        double rx = num(o, "receivers"), load = num(o, "cpu_s_per_s");
+        if (!isnan(rx) && !isnan(load) && isnan(best))
+            best = 0;
+        if (load <= FANOUT_CORE && rx > best)
+            best = rx;
+        if (rx == FANOUT_MIN_RECEIVERS)
+            at_target = load;
+    }
+    char a[32], b[32], measured[160];
+    snprintf(measured, sizeof measured, "%s receivers on %g core; %s core at %.0f",
+             fmt(a, sizeof a, best, 0), FANOUT_CORE, fmt(b, sizeof b, at_target, 2),
+             FANOUT_MIN_RECEIVERS);
+    target_row(f, "5. fan-out on one core", measured, best, BOUND_MIN, FANOUT_MIN_RECEIVERS, 0,
+               "receivers");
+}
+
+static void write_targets(const report_t *r, FILE *f)
+{
+    const json_t *mcu = find_live(r, "mcu", SCENARIO_SITES, SCENARIO_INPUT, SCENARIO_OUTPUT);
+    const json_t *ff = find_live(r, "ffmpeg", SCENARIO_SITES, SCENARIO_INPUT, SCENARIO_OUTPUT);
+    const json_t *gst =
+        find_live(r, "gstreamer", SCENARIO_SITES, SCENARIO_INPUT, SCENARIO_OUTPUT);
+    const json_t *fl = find_floor(r, SCENARIO_SITES, SCENARIO_INPUT, SCENARIO_OUTPUT);
+    double ms = num(mcu, "cpu_ms_per_frame");
+    char a[32], measured[160];
+
+    fprintf(f, "## Targets\n\nThe scenario: %d sites, %s in, %s out.\n\n", SCENARIO_SITES,
+            SCENARIO_INPUT, SCENARIO_OUTPUT);
+    fputs("| Target | Measured | Goal | Result |\n|---|---|---|---|\n", f);
+    ratio_row(f, "1. scenario CPU vs ffmpeg", ms, "ffmpeg", num(ff, "cpu_ms_per_frame"),
+              TARGET_VS_FFMPEG_MAX);
+    ratio_row(f, "1. scenario CPU vs floor", ms, "floor", num(fl, "cpu_ms_per_frame"),
+              TARGET_VS_FLOOR_MAX);
+    ratio_row(f, "1. scenario CPU vs GStreamer", ms, "gstreamer", num(gst, "cpu_ms_per_frame"),
+              NAN);
+    realtime_row(r, f);
+    capacity_rows(r, f);
+    double p50 = num(mcu, "delay_p50_ms"), p99 = num(mcu, "delay_p99_ms");
+    snprintf(measured, sizeof measured, "%s ms", fmt(a, sizeof a, p50, 2));
+    target_row(f, "4. scenario delay p50", measured, p50, BOUND_MAX, DELAY_P50_MAX_MS, 2, "ms");
+    snprintf(measured, sizeof measured, "%s ms", fmt(a, sizeof a, p99, 2));
+    target_row(f, "4. scenario delay p99", measured, p99, BOUND_MAX, DELAY_P99_MAX_MS, 2, "ms");
+    fanout_row(r, f);
+    double compose = num(json_object_get(mcu, "stages"), "compose");
+    snprintf(measured, sizeof measured, "%s ms per frame (kernels below)",
+             fmt(a, sizeof a, compose, 2));
+    target_row(f, "6. scenario compose stage", measured, compose, BOUND_MAX, COMPOSE_MAX_MS, 2,
+               "ms");
+    fputs("\n", f);
+}
+
+/* Side by side: the live runs of each (sites, input, output), with the floor. */
+static void write_side_by_side(const report_t *r, FILE *f)
+{
+    fputs("## Side by side\n\n", f);
+    bool any = false;
+    for (size_t i = 0; i < r->n; i++) {
+        const json_t *g = r->rec[i].obj;
+        kind_t k = r->rec[i].kind;
+        if (k != KIND_LIVE && k != KIND_FLOOR)
+            continue;
+        bool first = true; /* the group is written at its first record */
+        for (size_t j = 0; j < i && first; j++)
+            first = !((r->rec[j].kind == KIND_LIVE || r->rec[j].kind == KIND_FLOOR) &&
+                      same_scenario(r->rec[j].obj, g));
+        if (!first)
+            continue;
+        any = true;
+        double sites = num(g, "sites");
+        const char *in = str(g, "input"), *out = str(g, "output");
+        double mcu_ms = num(find_live(r, "mcu", sites, in, out), "cpu_ms_per_frame");
+        const json_t *fl = find_floor(r, sites, in, out);
+        double floor_ms = num(fl, "cpu_ms_per_frame");
+        fputs("### ", f);
+        put_scenario(f, g);
+        fputs("\n\n| System | Run s | CPU ms/frame | × mcu | × floor | fps out | frames / "
+              "expected | Missed ticks | Peak RSS MiB | Delay p50 / p99 ms | Real time |\n"
+              "|---|---|---|---|---|---|---|---|---|---|---|\n",
+              f);
+        for (size_t j = i; j < r->n; j++) {
+            const json_t *o = r->rec[j].obj;
+            if (r->rec[j].kind != KIND_LIVE || !same_scenario(o, g))
+                continue;
+            double ms = num(o, "cpu_ms_per_frame");
+            fputs("| ", f);
+            put_text(f, str(o, "system"));
+            fputs(" | ", f);
+            put_num(f, num(o, "seconds"), 0);
+            fputs(" | ", f);
+            put_num(f, ms, 2);
+            fputs(" | ", f);
+            put_num(f, ratio(ms, mcu_ms), 2);
+            fputs(" | ", f);
+            put_num(f, ratio(ms, floor_ms), 2);
+            fputs(" | ", f);
+            put_num(f, num(o, "fps_out"), 2);
+            fputs(" | ", f);
+            put_num(f, num(o, "frames_out"), 0);
+            fputs(" / ", f);
+            put_num(f, num(o, "expected_frames"), 0);
+            fputs(" | ", f);
+            put_num(f, num(o, "missed_ticks"), 0);
+            fputs(" | ", f);
+            put_num(f, num(o, "peak_rss_kb") / KIB_PER_MIB, 1);
+            fputs(" | ", f);
+            put_num(f, num(o, "delay_p50_ms"), 2);
+            fputs(" / ", f);
+            put_num(f, num(o, "delay_p99_ms"), 2);
+            fputs(" | ", f);
+            put_yes_no(f, tri(o, "realtime"));
+            fputs(" |\n", f);
+        }
+        if (fl) {
+            fputs("| floor (decode + encode only) | " DASH " | ", f);
+            put_num(f, floor_ms, 2);
+            fputs(" | ", f);
+            put_num(f, ratio(floor_ms, mcu_ms), 2);
+            fputs(" | 1.00 | " DASH " | " DASH " | " DASH " | " DASH " | " DASH " | " DASH " |\n",
+                  f);
+        }
+        fputs("\n", f);
+        bool notes = false;
+        for (size_t j = i; j < r->n; j++) {
+            const json_t *o = r->rec[j].obj;
+            if (r->rec[j].kind != KIND_LIVE || !same_scenario(o, g) ||
+                (tri(o, "ok") != 0 && !str(o, "error")))
+                continue;
+            fputs("- ", f);
+            put_text(f, str_or(o, "system", "?"));
+            fputs(tri(o, "ok") == 0 ? " failed: " : ": ", f);
+            put_text(f, str_or(o, "error", "no message"));
+            fputs("\n", f);
+            notes = true;
+        }
+        if (notes)
+            fputs("\n", f);
+    }
+    if (!any)
+        fputs("No live runs.\n\n", f);
+}
+
+/* A stage table: ms per output frame and share of their sum, stages in pipeline order,
+ * then any the report does not know, in the record's order. */
+static void stage_table(FILE *f, const json_t *st, double cpu_ms)
+{
+    /* jansson's iteration takes a non-const object; nothing here modifies it. */
+    json_t *obj = (json_t *)st;
+    const char *key;
+    json_t *v;
+    double total = 0;
+    json_object_foreach(obj, key, v) {
+        if (json_is_number(v))
+            total += json_number_value(v);
+    }
+    fputs("| Stage | ms per output frame | % of total |\n|---|---|---|\n", f);
+    /* Pass i < N_STAGES writes stage i; the last pass writes the unknown ones. */
+    for (size_t i = 0; i <= N_STAGES; i++) {
+        json_object_foreach(obj, key, v) {
+            bool known = false;
+            for (size_t k = 0; k < N_STAGES && !known; k++)
+                known = strcmp(key, stages[k].key) == 0;
+            if (i < N_STAGES ? strcmp(key, stages[i].key) != 0 : known)
+                continue;
+            double ms = json_is_number(v) ? json_number_value(v) : NAN;
+            fputs("| ", f);
+            put_text(f, i < N_STAGES ? stages[i].label : key);
+            fputs(" | ", f);
+            put_num(f, ms, 2);
+            fputs(" | ", f);
+            put_num(f, ratio(ms * 100, total), 1);
+            fputs(" |\n", f);
+        }
+    }
+    fprintf(f, "| **total** | **%.2f** | 100.0 |\n\n", total);
+    if (!isnan(cpu_ms))
+        fprintf(f, "CPU per output frame measured for the whole run: %.2f ms.\n\n", cpu_ms);
+}
+
+static void write_stages(const report_t *r, FILE *f)
+{
+    fputs("## Where the time goes\n\n", f);
+    bool any = false;
+    for (size_t i = 0; i < r->n; i++) {
+        const json_t *o = r->rec[i].obj, *st = json_object_get(o, "stages");
+        kind_t k = r->rec[i].kind;
+        if (!json_is_object(st) || json_object_size(st) == 0 ||
+            !(k == KIND_THROUGHPUT || (k == KIND_LIVE && same_str(str(o, "system"), "mcu"))))
+            continue;
+        any = true;
+        fputs(k == KIND_LIVE ? "### Live mcu: " : "### Throughput: ", f);
+        put_scenario(f, o);
+        if (k == KIND_LIVE) {
+            fputs(", ", f);
+            put_num(f, num(o, "seconds"), 0);
+            fputs(" s\n\n", f);
+        } else {
+            fputs(", ", f);
+            put_num(f, num(o, "frames"), 0);
+            fputs(" frames at ", f);
+            put_num(f, num(o, "fps"), 1);
+            fputs(" fps\n\n", f);
+        }
+        stage_table(f, st, num(o, "cpu_ms_per_frame"));
+    }
+    if (!any)
+        fputs("No stage timings.\n\n", f);
+}
+
+static void write_capacity(const report_t *r, FILE *f)
+{
+    fputs("## Capacity search\n\n", f);
+    if (r->n_kind[KIND_CAPACITY] == 0)
+        fputs("No capacity search.\n\n", f);
+    for (size_t i = 0; i < r->n; i++) {
+        const json_t *o = r->rec[i].obj, *trials = json_object_get(o, "trials");
+        if (r->rec[i].kind != KIND_CAPACITY)
+            continue;
+        fputs("### ", f);
+        put_text(f, str_or(o, "input", "?"));
+        fputs(" in, ", f);
+        put_text(f, str_or(o, "output", "?"));
+        fputs(" out: max ", f);
+        put_num(f, num(o, "max_sites"), 0);
+        fputs(" sites (target ", f);
+        put_num(f, num(o, "target_sites"), 0);
+        fputs(", ", f);
+        put_num(f, num(o, "seconds"), 0);
+        fputs(" s per trial)\n\n", f);
+        if (json_array_size(trials) == 0) {
+            fputs("No trials recorded.\n\n", f);
+            continue;
+        }
+        fputs("Trials in the order the search ran them:\n\n"
+              "| Sites | Missed ticks | CPU ms/frame | OK |\n|---|---|---|---|\n",
+              f);
+        for (size_t t = 0; t < json_array_size(trials); t++) {
+            const json_t *tr = json_array_get(trials, t);
+            fputs("| ", f);
+            put_num(f, num(tr, "sites"), 0);
+            fputs(" | ", f);
+            put_num(f, num(tr, "missed_ticks"), 0);
+            fputs(" | ", f);
+            put_num(f, num(tr, "cpu_ms_per_frame"), 2);
+            fputs(" | ", f);
+            put_yes_no(f, tri(tr, "ok"));
+            fputs(" |\n", f);
+        }
+        fputs("\n", f);
+    }
+}
+
+static int write_fanout(const report_t *r, FILE *f)
+{
+    fputs("## Fan-out\n\n", f);
+    size_t n;
+    bool nomem;
+    const json_t **v = sorted_fanout(r, &n, &nomem);
+    if (nomem)
+        return MCU_ERR_NOMEM;
+    if (n == 0) {
+        fputs("Not measured.\n\n", f);
+        return MCU_OK;
+    }
+    fputs("One composite stream SRTP-protected and sent to every receiver; CPU seconds per "
+          "second of stream, so 1.00 is one core.\n\n"
+          "| Receivers | Bitrate kbps | Packets/s | CPU s per s | µs per packet | "
+          "Fits one core |\n|---|---|---|---|---|---|\n",
+          f);
+    for (size_t i = 0; i < n; i++) {
+        double load = num(v[i], "cpu_s_per_s");
+        fputs("| ", f);
+        put_num(f, num(v[i], "receivers"), 0);
+        fputs(" | ", f);
+        put_num(f, num(v[i], "bitrate_bps") / 1000, 0);
+        fputs(" | ", f);
+        put_num(f, num(v[i], "packets_per_s"), 0);
+        fputs(" | ", f);
+        put_num(f, load, 3);
+        fputs(" | ", f);
+        put_num(f, num(v[i], "us_per_packet"), 2);
+        fputs(" | ", f);
+        put_yes_no(f, isnan(load) ? -1 : load <= FANOUT_CORE);
+        fputs(" |\n", f);
+    }
+    fputs("\n", f);
+    free(v);
+    return MCU_OK;
+}
+
+static void write_kernels(const report_t *r, FILE *f)
+{
+    fputs("## Kernels\n\n", f);
+    if (r->n_kind[KIND_KERNEL] == 0) {
+        fputs("Not measured.\n\n", f);
+        return;
+    }
+    fputs("| Family | Operation | Implementation | ns per call | Rate | Speedup vs ref |\n"
+          "|---|---|---|---|---|---|\n",
+          f);
+    /* Grouped by (family, op) in the order each first appears. */
+    for (size_t i = 0; i < r->n; i++) {
+        const json_t *g = r->rec[i].obj;
+        bool first = r->rec[i].kind == KIND_KERNEL;
+        for (size_t j = 0; j < i && first; j++)
+            first = !(r->rec[j].kind == KIND_KERNEL &&
+                      same_str(str(r->rec[j].obj, "family"), str(g, "family")) &&
+                      same_str(str(r->rec[j].obj, "op"), str(g, "op")));
+        for (size_t j = i; j < r->n && first; j++) {
+            const json_t *o = r->rec[j].obj;
+            if (r->rec[j].kind != KIND_KERNEL ||
+                !same_str(str(o, "family"), str(g, "family")) ||
+                !same_str(str(o, "op"), str(g, "op")))
+                continue;
+            fputs("| ", f);
+            put_text(f, str(o, "family"));
+            fputs(" | ", f);
+            put_text(f, str(o, "op"));
+            fputs(" | ", f);
+            put_text(f, str(o, "impl"));
+            fputs(" | ", f);
+            double ns = num(o, "ns_per_call");
+            put_num(f, ns, ns >= NS_WHOLE ? 0 : 1);
+            fputs(" | ", f);
+            put_num(f, num(o, "rate"), 1);
+            if (str(o, "rate_unit") && !isnan(num(o, "rate"))) {
+                fputs(" ", f);
+                put_text(f, str(o, "rate_unit"));
+            }
+            fputs(" | ", f);
+            put_num(f, num(o, "speedup_vs_ref"), 2);
+            fputs(isnan(num(o, "speedup_vs_ref")) ? " |\n" : "× |\n", f);
+        }
+    }
+    fputs("\n", f);
+}
+
+static void write_plot_section(const report_t *r, FILE *f)
+{
+    fputs("## Plots\n\n", f);
+    bool any = false;
+    for (int p = 0; p < PLOT__COUNT; p++) {
+        char png[PATH_BYTES], dat[PATH_BYTES];
+        plot_name(r, (plot_id_t)p, "png", png, sizeof png);
+        plot_name(r, (plot_id_t)p, "dat", dat, sizeof dat);
+        fprintf(f, "### %s\n\n", plots[p].title);
+        if (r->drawn[p])
+            fprintf(f, "![%s](%s)\n\nData: `%s`.\n\n", plots[p].title, png, dat);
+        else if (r->has_data[p])
+            fprintf(f, "Not drawn: %s. Data: `%s`.\n\n",
+                    r->why_not[0] ? r->why_not : "gnuplot wrote no file", dat);
+        else
+            fputs("Not drawn: nothing to plot.\n\n", f);
+        any |= r->has_data[p];
+    }
+    if (any)
+        fprintf(f, "Re-plot: `cd %s && gnuplot %s.gp`.\n\n", r->dir, r->base);
+}
+
+static void write_input(const report_t *r, FILE *f)
+{
+    fputs("## Input\n\n", f);
+    fprintf(f, "Read %zu records from `", r->n);
+    put_text(f, r->jsonl);
+    fputs("`:", f);
+    for (int k = 0; k < KIND__COUNT; k++)
+        fprintf(f, "%s %zu %s", k ? "," : "", r->n_kind[k], kind_names[k]);
+    fprintf(f, ". Skipped: %zu not a JSON object, %zu longer than %d bytes, %zu of an unknown "
+               "kind, %zu past the bound of %d records.\n\n",
+            r->invalid, r->too_long, REPORT_LINE_MAX, r->unknown, r->over_bound,
+            REPORT_MAX_RECORDS);
+    if (r->n_kind[KIND_SMOKE] == 0)
+        return;
+    fputs("Smoke:", f);
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->rec[i].kind != KIND_SMOKE)
+            continue;
+        char *text = json_dumps(r->rec[i].obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        if (!text)
+            continue;
+        if (strlen(text) > SMOKE_SHOW_MAX)
+            strcpy(text + SMOKE_SHOW_MAX - 3, "...");
+        for (char *c = text; *c; c++)
+            if (*c == '`')
+                *c = '\''; /* would end the code span */
+        fprintf(f, " `%s`", text);
+        free(text);
+    }
+    fputs("\n", f);
+}
+
+/* ---------------------------------------------------------------- entry point */
+
+/* Splits md_path into r->dir and r->base (file name without ".md"). */
+static int split_path(report_t *r, const char *md_path)
+{
+    const char *slash = strrchr(md_path, '/');
+    const char *name = slash ? slash + 1 : md_path;
+    size_t dir_len = slash ? (size_t)(slash - md_path) : 0;
+    size_t name_len = strlen(name);
+    if (name_len > 3 && strcmp(name + name_len - 3, ".md") == 0)
+        name_len -= 3;
+    if (name_len == 0)
+        return MCU_ERR_INVAL;
+    if (dir_len >= DIR_BYTES || name_len >= NAME_BYTES)
+        return MCU_ERR_TOO_BIG;
+    if (!slash)
+        strcpy(r->dir, ".");
+    else if (dir_len == 0)
+        strcpy(r->dir, "/");
+    else
+        memcpy(r->dir, md_path, dir_len), r->dir[dir_len] = '\0';
+    memcpy(r->base, name, name_len);
+    r->base[name_len] = '\0';
+    return MCU_OK;
+}
+
+static int write_markdown(const report_t *r, const char *md_path)
+{
+    char tmp[PATH_BYTES];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", md_path) >= sizeof tmp)
+        return MCU_ERR_TOO_BIG;
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return MCU_ERR_IO;
+    fputs("# MCU capacity benchmark: ", f);
+    put_text(f, str_or(r->machine, "host", "unknown host"));
+    fputs(", ", f);
+    put_text(f, str_or(r->machine, "date", "unknown date"));
+    fputs("\n\n", f);
+    write_answer(r, f);
+    write_machine(r, f);
+    write_targets(r, f);
+    write_side_by_side(r, f);
+    write_stages(r, f);
+    write_capacity(r, f);
+    int rc = write_fanout(r, f);
+    write_kernels(r, f);
+    write_plot_section(r, f);
+    write_input(r, f);
+    int crc = close_checked(f);
+    rc = rc < 0 ? rc : crc;
+    if (rc == MCU_OK && rename(tmp, md_path) != 0)
+        rc = MCU_ERR_IO;
+    if (rc < 0)
+        unlink(tmp);
+    return rc;
+}
+
+int mcu_bench_report(const char *jsonl, const char *md_path)
+{
+    if (!jsonl || !md_path || !jsonl[0] || !md_path[0])
+        return MCU_ERR_INVAL;
+    report_t *r = calloc(1, sizeof *r);
+    if (!r)
+        return MCU_ERR_NOMEM;
+    r->jsonl = jsonl;
+    int rc = split_path(r, md_path);
+    if (rc == MCU_OK)
+        rc = read_records(r);
+    if (rc == MCU_OK)
+        rc = write_plots(r);
+    if (rc == MCU_OK)
+        rc = write_markdown(r, md_path);
+    for (size_t i = 0; i < r->n; i++)
+        json_decref(r->rec[i].obj);
+    free(r->rec);
+    free(r);
+    return rc;
+}

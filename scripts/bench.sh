@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# The capacity benchmark: how many sites this machine carries, the ffmpeg and GStreamer
+# pipelines on the same inputs for the same receivers, the physical floor, and where the
+# time goes. Writes bench/results/<date>-<host>.{jsonl,md} and the report's PNG plots.
+#
+#   scripts/bench.sh            the full benchmark (~30 min on 2 cores)
+#   scripts/bench.sh --smoke    every part once, small and short (~30 s); run by
+#                               scripts/test.sh so the benchmark never rots; writes
+#                               build/bench-smoke/ and checks that each part answered
+#
+# Inputs are made once with ffmpeg and cached in bench/cache (BENCH_CACHE): per format
+# (360p, 540p, 720p at 25 and 30 fps) BENCH_CLIPS distinct clips of H.264 Constrained
+# Baseline at a camera's usual rate, 2 s GOP, plus Opus mono in 20 ms packets.
+# BENCH_SECONDS (default 60) is the length of each measured window.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MODE=full
+case "${1:-}" in
+  --smoke) MODE=smoke ;;
+  "") ;;
+  *) echo "usage: $0 [--smoke]" >&2; exit 2 ;;
+esac
+
+[ -n "${BENCH_NO_INSTALL:-}" ] || scripts/install-deps.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)" --target mcu-daemon mcu-bench >/dev/null
+BENCH=build/mcu-bench
+
+CACHE=${BENCH_CACHE:-bench/cache}
+CLIPS=${BENCH_CLIPS:-6}
+CLIP_SECONDS=20
+[ "$MODE" = smoke ] && { CACHE=build/bench-smoke/cache; CLIPS=2; CLIP_SECONDS=6; }
+mkdir -p "$CACHE"
+
+# Rates a camera endpoint sends at each size (WebRTC's usual targets for conference
+# motion); the composite for the fan-out runs at 1 Mbit/s.
+rate_for() {
+  case $1 in 360p*) echo 600k ;; 540p*) echo 1100k ;; 720p*) echo 1800k ;; esac
+}
+
+# make_clip FORMAT K: distinct pattern, hue, noise seed and tone per K.
+make_clip() {
+  local fmt=$1 k=$2 out=$CACHE/$1-$2.ts h fps w rate
+  [ -s "$out" ] && return 0
+  h=${fmt%p*}; fps=${fmt#*p}; w=$(( (h * 16 / 9 + 1) / 2 * 2 )); rate=$(rate_for "$fmt")
+  ffmpeg -nostdin -loglevel error -y \
+    -f lavfi -i "testsrc2=size=${w}x${h}:rate=$fps,hue=h=$((k * 61)),noise=alls=7:allf=t+u:all_seed=$k" \
+    -f lavfi -i "sine=f=$((180 + 40 * k)):sample_rate=48000,volume='0.4+0.3*sin(t*$k)':eval=frame" \
+    -t "$CLIP_SECONDS" -map 0:v -map 1:a \
+    -c:v libx264 -preset veryfast -tune zerolatency -profile:v baseline -pix_fmt yuv420p \
+    -g $((2 * fps)) -keyint_min $((2 * fps)) -sc_threshold 0 \
+    -b:v "$rate" -maxrate "$rate" -bufsize "$rate" \
+    -c:a libopus -b:a 32k -ac 1 -application voip -frame_duration 20 \
+    -f mpegts "$out.tmp" && mv "$out.tmp" "$out"
+}
+
+make_composite() {
+  local out=$CACHE/composite-720p25.ts
+  [ -s "$out" ] && return 0
+  ffmpeg -nostdin -loglevel error -y -f lavfi -i "testsrc2=size=1280x720:rate=25,noise=alls=5:allf=t" \
+    -f lavfi -i "sine=f=300:sample_rate=48000" -t "$CLIP_SECONDS" -map 0:v -map 1:a \
+    -c:v libx264 -preset veryfast -tune zerolatency -profile:v baseline -pix_fmt yuv420p \
+    -g 100 -b:v 1000k -maxrate 1000k -bufsize 500k -c:a libopus -b:a 32k -ac 1 \
+    -f mpegts "$out.tmp" && mv "$out.tmp" "$out"
+}
+
+if [ "$MODE" = smoke ]; then FORMATS=(360p25); else FORMATS=(360p25 360p30 540p25 540p30 720p25 720p30); fi
+echo "== inputs: ${FORMATS[*]} x $CLIPS clips in $CACHE (made once)"
+for f in "${FORMATS[@]}"; do for k in $(seq 1 "$CLIPS"); do make_clip "$f" "$k"; done; done
+make_composite
+
+if [ "$MODE" = smoke ]; then
+  OUT=build/bench-smoke
+  NAME=smoke
+else
+  OUT=bench/results
+  NAME=$(date +%Y-%m-%d)-$(hostname -s)
+fi
+mkdir -p "$OUT"
+JSONL=$OUT/$NAME.jsonl
+: > "$JSONL"
+WORK=$(mktemp -d /tmp/mcu-bench.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+COMMON=(--input-dir "$CACHE" --clips "$CLIPS" --workdir "$WORK" --mcu build/mcu)
+
+run() { # run LABEL mcu-bench-args...: appends its records, echoes a one-line summary
+  local label=$1; shift
+  echo "== $label"
+  "$BENCH" "$@" | tee -a "$JSONL" | jq -r '
+    if .kind == "live" then "   \(.system) \(.sites) x \(.input) -> \(.output): \(.cpu_ms_per_frame // "-") ms CPU/frame, \(.fps_out // "-") fps, missed \(.missed_ticks // "-"), realtime \(.realtime) \(.error // "")"
+    elif .kind == "capacity" then "   capacity \(.input) -> \(.output): \(.max_sites) sites"
+    elif .kind == "floor" then "   floor \(.sites) x \(.input) -> \(.output): \(.cpu_ms_per_frame) ms/frame"
+    elif .kind == "throughput" then "   pipeline: \(.cpu_ms_per_frame) ms/frame, \(.fps) fps on one core"
+    elif .kind == "fanout" then "   fan-out \(.receivers): \(.cpu_s_per_s) CPU s/s"
+    else empty end'
+}
+
+"$BENCH" machine >> "$JSONL"
+if [ "$MODE" = smoke ]; then
+  run "kernels" kernels --seconds-per-case 0.05
+  run "pipeline" pipeline "${COMMON[@]}" --sites 4 --input 360p25 --output 360p25 --frames 50
+  run "live" live "${COMMON[@]}" --system mcu --sites 4 --input 360p25 --output 360p25 \
+    --seconds 8 --warmup 2
+  run "fan-out" fanout --composite "$CACHE/composite-720p25.ts" --receivers 1,10 --seconds 2
+else
+  S=${BENCH_SECONDS:-60}
+  run "kernels" kernels --seconds-per-case 0.3
+  run "pipeline 18 x 360p25 -> 720p25" pipeline "${COMMON[@]}" --sites 18 --input 360p25 --output 720p25 --frames 750
+  run "pipeline 18 x 720p30 -> 720p30" pipeline "${COMMON[@]}" --sites 18 --input 720p30 --output 720p30 --frames 900
+  for sys in mcu ffmpeg gstreamer; do
+    run "$sys: 18 x 360p25 -> 720p25" live "${COMMON[@]}" --system $sys --sites 18 --input 360p25 --output 720p25 --seconds "$S"
+  done
+  for sys in mcu ffmpeg gstreamer; do
+    run "$sys: 18 x 720p30 -> 720p30" live "${COMMON[@]}" --system $sys --sites 18 --input 720p30 --output 720p30 --seconds "$S"
+  done
+  run "capacity 720p30 -> 720p30" capacity "${COMMON[@]}" --system mcu --sites 20 --target 20 --input 720p30 --output 720p30 --seconds "$S" --max-trials 3
+  run "capacity 360p25 -> 720p25" capacity "${COMMON[@]}" --system mcu --sites 60 --target 60 --input 360p25 --output 720p25 --seconds "$S" --max-trials 3
+  run "capacity 720p30 -> 360p30" capacity "${COMMON[@]}" --system mcu --sites 20 --target 20 --input 720p30 --output 360p30 --seconds "$S" --max-trials 3
+  run "capacity 360p25 -> 360p25" capacity "${COMMON[@]}" --system mcu --sites 60 --target 60 --input 360p25 --output 360p25 --seconds "$S" --max-trials 3
+  run "fan-out" fanout --composite "$CACHE/composite-720p25.ts" --receivers 1,10,50,100,200,300,400,500 --seconds 10
+fi
+
+"$BENCH" report "$JSONL" "$OUT/$NAME.md"
+echo "== report: $OUT/$NAME.md"
+sed -n '/^## The answer/,/^## /p' "$OUT/$NAME.md" | sed '$d' || true
+
+if [ "$MODE" = smoke ]; then
+  # Each part answered, the live run carried media end to end through SRTP, the report
+  # and its plots exist. Speed is the full benchmark's business, not the smoke test's.
+  jq -e -s '
+    (map(select(.kind == "machine")) | length == 1) and
+    (map(select(.kind == "kernel")) | length > 10) and
+    (map(select(.kind == "floor")) | length == 1) and
+    (map(select(.kind == "throughput" and .frames == 50)) | length == 1) and
+    (map(select(.kind == "live" and .ok == true and .frames_out > 0 and
+                .receiver_srtp_failures == 0 and .input_pictures_decoded > 0 and
+                (.stages | length) > 0)) | length == 1) and
+    (map(select(.kind == "fanout")) | length == 2)' "$JSONL" >/dev/null ||
+    { echo "bench smoke: a part gave no answer (see $JSONL)" >&2; exit 1; }
+  for p in cpu-vs-sites delay-cdf fanout; do
+    [ -s "$OUT/$NAME-$p.png" ] || { echo "bench smoke: no $p plot" >&2; exit 1; }
+  done
+  echo "bench smoke: ok"
+fi

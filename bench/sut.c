@@ -230,6 +230,10 @@ static int ffmpeg_argv(const mcu_bench_scenario_t *sc, argv_b_t *a)
         arg(a, "file,udp,rtp,srtp");
         arg(a, "-thread_queue_size");
         arg(a, "1024");
+        /* Inputs that start at different times share one time base only through the
+         * wall clock: without it xstack would line up 18 unrelated RTP clocks. */
+        arg(a, "-use_wallclock_as_timestamps");
+        arg(a, "1");
         arg(a, "-i");
         arg(a, "%s", path);
     }

@@ -43,6 +43,18 @@ _Static_assert(MCU_COMPOSER_MAX_TILES == MCU_LAYOUT_MAX_CELLS,
  * value darker (test_composer.c, BOX_BIAS); identical in SIMD and C, invisible. */
 #define BOX_ABOVE_RATIO 2
 
+/* Shrinking more than 2x on both axes, the box is built from halvings instead: libyuv's
+ * exact 2x box (each output pixel the rounded mean of a 2x2 block, an AVX2 row kernel)
+ * into the tile's scratch, repeated while more than 2x remains, then bilinear (within
+ * 2x, where it touches every source pixel) into the canvas. Every source pixel is still
+ * averaged in, as with the direct box, at a fraction of its cost: the direct box's
+ * column pass for a non-integer ratio is plain C. Measured (mcu-bench kernels, this
+ * project's 2-core AVX2 machine): 640x360 into 256x144, the Yên Mô grid tile, 38 us
+ * against 88 us for the direct box (0.68 ms for 18 tiles instead of 1.6); 1280x720 into
+ * 256x144, 51 us against 93. At most this many halvings: a 4096-wide source into a
+ * 256-wide cell needs 3. */
+#define HALVE_MAX_STEPS 3
+
 /* swscale filter for the non-4:2:0 path: swscale's bilinear widens its taps to the
  * reduction factor (a tent over the whole footprint), so it does not alias when
  * shrinking, at a fraction of bicubic's cost. */
@@ -62,6 +74,9 @@ typedef struct tile_state {
     enum AVPixelFormat sws_src_fmt;
     bool sws_src_full;
     mcu_canvas_t *scratch; /* (sws_dst_w + SWS_SCRATCH_SLACK) x sws_dst_h */
+    /* 4:2:0 path, shrinking more than 2x: the halved pictures (see HALVE_MAX_STEPS),
+     * re-made when the source or the placement changes size. */
+    mcu_canvas_t *half[HALVE_MAX_STEPS];
 } tile_state_t;
 
 struct mcu_composer {
@@ -107,6 +122,8 @@ static void tile_reset(tile_state_t *t)
 {
     sws_freeContext(t->sws);
     mcu_canvas_destroy(&t->scratch);
+    for (int i = 0; i < HALVE_MAX_STEPS; i++)
+        mcu_canvas_destroy(&t->half[i]);
     memset(t, 0, sizeof *t);
 }
 
@@ -214,15 +231,50 @@ static enum FilterMode pick_filter(mcu_rect_t crop, mcu_rect_t dst)
     return shrink_more ? kFilterBox : kFilterBilinear;
 }
 
-/* yuv420p / yuvj420p: libyuv, straight into the canvas. */
-static int draw_libyuv(mcu_canvas_t *cv, const uint8_t *const s[4], const AVFrame *src,
-                       mcu_rect_t crop, mcu_rect_t dst)
+/* The tile's scratch for halving step i, w x h (even). */
+static int tile_half(tile_state_t *t, int i, int w, int h, mcu_canvas_t **out)
 {
+    if (!t->half[i] || t->half[i]->width != w || t->half[i]->height != h) {
+        mcu_canvas_destroy(&t->half[i]);
+        int rc = mcu_canvas_create(w, h, &t->half[i]);
+        if (rc != MCU_OK)
+            return rc;
+    }
+    *out = t->half[i];
+    return MCU_OK;
+}
+
+/* yuv420p / yuvj420p: libyuv, straight into the canvas (via halvings when shrinking more
+ * than 2x on both axes, see HALVE_MAX_STEPS). */
+static int draw_libyuv(tile_state_t *t, mcu_canvas_t *cv, const uint8_t *const s[4],
+                       const AVFrame *src, mcu_rect_t crop, mcu_rect_t dst)
+{
+    const uint8_t *p[3] = {s[0], s[1], s[2]};
+    int ls[3] = {src->linesize[0], src->linesize[1], src->linesize[2]};
+    int w = crop.w, h = crop.h;
+    for (int i = 0; i < HALVE_MAX_STEPS && w > BOX_ABOVE_RATIO * dst.w &&
+                    h > BOX_ABOVE_RATIO * dst.h && w % 4 == 0 && h % 4 == 0;
+         i++) {
+        mcu_canvas_t *hv;
+        int rc = tile_half(t, i, w / 2, h / 2, &hv);
+        if (rc != MCU_OK)
+            return rc;
+        if (I420Scale(p[0], ls[0], p[1], ls[1], p[2], ls[2], w, h, hv->data[0], hv->stride[0],
+                      hv->data[1], hv->stride[1], hv->data[2], hv->stride[2], w / 2, h / 2,
+                      kFilterBox) != 0)
+            return MCU_ERR_INVAL;
+        for (int k = 0; k < 3; k++) {
+            p[k] = hv->data[k];
+            ls[k] = hv->stride[k];
+        }
+        w /= 2;
+        h /= 2;
+    }
     uint8_t *d[3];
     canvas_at(cv, dst, d);
-    int rc = I420Scale(s[0], src->linesize[0], s[1], src->linesize[1], s[2], src->linesize[2],
-                       crop.w, crop.h, d[0], cv->stride[0], d[1], cv->stride[1], d[2],
-                       cv->stride[2], dst.w, dst.h, pick_filter(crop, dst));
+    mcu_rect_t left = {0, 0, w, h};
+    int rc = I420Scale(p[0], ls[0], p[1], ls[1], p[2], ls[2], w, h, d[0], cv->stride[0], d[1],
+                       cv->stride[1], d[2], cv->stride[2], dst.w, dst.h, pick_filter(left, dst));
     return rc == 0 ? MCU_OK : MCU_ERR_INVAL; /* only fails on arguments checked above */
 }
 
@@ -313,7 +365,7 @@ int mcu_composer_draw(mcu_composer_t *c, mcu_canvas_t *canvas, int tile_index,
     if (fmt == AV_PIX_FMT_YUV420P) {
         if (!s[1] || !s[2])
             return MCU_ERR_INVAL;
-        rc = draw_libyuv(canvas, s, src, crop, dst);
+        rc = draw_libyuv(&c->tiles[tile_index], canvas, s, src, crop, dst);
         if (rc == MCU_OK && full)
             range_to_limited(canvas, dst);
     } else {

@@ -71,6 +71,35 @@ static bool wait_for_flow(mcu_bench_receivers_t *rx, mcu_bench_sut_t *sut, int f
     return false;
 }
 
+static long file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long)st.st_size : 0;
+}
+
+/* What ffmpeg itself says it lost in the window: its RTP demuxer's "RTP: missed N
+ * packets" and its decoder's "corrupt decoded frame" lines after `from` in its log. */
+static void ffmpeg_losses(const char *log, long from, double *missed, double *corrupt)
+{
+    *missed = *corrupt = 0;
+    FILE *f = fopen(log, "r");
+    if (!f || fseek(f, from, SEEK_SET) != 0) {
+        if (f)
+            fclose(f);
+        return;
+    }
+    char line[1024];
+    while (fgets(line, sizeof line, f)) {
+        const char *m = strstr(line, "RTP: missed ");
+        long n;
+        if (m && sscanf(m, "RTP: missed %ld packets", &n) == 1)
+            *missed += (double)n;
+        if (strstr(line, "corrupt decoded frame"))
+            (*corrupt)++;
+    }
+    fclose(f);
+}
+
 static void fill_keys(mcu_bench_scenario_t *sc, bool one_key)
 {
     for (int i = 0; i < sc->sites; i++) {
@@ -210,6 +239,9 @@ int mcu_bench_live_run(const mcu_bench_live_config_t *cfg, json_t **record)
     mcu_bench_receivers_counts(rx, 0, &c0);
     for (int r = 0; r < cfg->sites; r++)
         f0[r] = frames_of(rx, r);
+    mcu_bench_sender_stats_t ss0;
+    mcu_bench_sender_stats(tx, &ss0);
+    long log0 = file_size(mcu_bench_sut_log(sut));
     double cpu0 = mcu_bench_sut_cpu_s(sut), t0 = mono_s();
     if (is_mcu && mcu_bench_metrics_scrape(sc->control_port, sc->token, &m0) != MCU_OK) {
         err = "cannot read the daemon's metrics";
@@ -251,6 +283,13 @@ int mcu_bench_live_run(const mcu_bench_live_config_t *cfg, json_t **record)
     mcu_bench_sender_stats_t ss;
     mcu_bench_sender_stats(tx, &ss);
     json_object_set_new(rec, "sender_late_max_ms", json_real(ss.late_max_us / 1e3));
+    json_object_set_new(rec, "input_packets_sent", json_real((double)(ss.packets - ss0.packets)));
+    if (cfg->sys == MCU_BENCH_SYS_FFMPEG) {
+        double missed, corrupt;
+        ffmpeg_losses(mcu_bench_sut_log(sut), log0, &missed, &corrupt);
+        json_object_set_new(rec, "input_packets_lost", json_real(missed));
+        json_object_set_new(rec, "input_pictures_damaged", json_real(corrupt));
+    }
     bool realtime = min_frames >= LIVE_FRAMES_OK * expected;
     if (is_mcu) {
         double missed = m1.missed_ticks - m0.missed_ticks;
@@ -340,9 +379,12 @@ int mcu_bench_capacity(const mcu_bench_live_config_t *cfg, int start, int target
     }
     char output[32];
     snprintf(output, sizeof output, "%dp%d", cfg->out_h, cfg->out_fps);
-    *record = json_pack("{s:s,s:s,s:s,s:i,s:i,s:b,s:f,s:o}", "kind", "capacity", "input",
-                        cfg->input, "output", output, "max_sites", lo, "target_sites", target,
-                        "bounded_by_config", lo == MCU_BENCH_MAX_SITES, "seconds", cfg->seconds,
-                        "trials", trials);
+    /* first_failing_sites: the smallest N seen to fail (null: none failed within the
+     * trials, so max_sites is a lower bound). */
+    *record = json_pack("{s:s,s:s,s:s,s:i,s:o,s:i,s:b,s:f,s:o}", "kind", "capacity", "input",
+                        cfg->input, "output", output, "max_sites", lo, "first_failing_sites",
+                        hi <= MCU_BENCH_MAX_SITES ? json_integer(hi) : json_null(),
+                        "target_sites", target, "bounded_by_config", lo == MCU_BENCH_MAX_SITES,
+                        "seconds", cfg->seconds, "trials", trials);
     return *record ? MCU_OK : MCU_ERR_NOMEM;
 }

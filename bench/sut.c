@@ -219,8 +219,9 @@ static int ffmpeg_argv(const mcu_bench_scenario_t *sc, argv_b_t *a)
     arg(a, "ffmpeg");
     arg(a, "-nostdin");
     arg(a, "-hide_banner");
+    /* verbose: ffmpeg's closing statistics (frames decoded per input) need it. */
     arg(a, "-loglevel");
-    arg(a, "warning");
+    arg(a, "verbose");
     for (int i = 0; i < sc->sites; i++) {
         char path[PATH_MAX + 32];
         int rc = write_site_sdp(sc, i, path, sizeof path);

@@ -5,7 +5,7 @@
 #
 #   scripts/bench.sh            the full benchmark (~30 min on 2 cores)
 #   scripts/bench.sh --smoke    every part once, small and short (~30 s); run by
-#                               scripts/test.sh so the benchmark never rots; writes
+#                               the test suite so the benchmark never rots; writes
 #                               build/bench-smoke/ and checks that each part answered
 #
 # Inputs are made once with ffmpeg and cached in bench/cache (BENCH_CACHE): per format
@@ -22,15 +22,21 @@ case "${1:-}" in
   *) echo "usage: $0 [--smoke]" >&2; exit 2 ;;
 esac
 
-[ -n "${BENCH_NO_INSTALL:-}" ] || scripts/install-deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)" --target mcu-daemon mcu-bench >/dev/null
-BENCH=build/mcu-bench
+# BENCH_BUILD_DIR: a tree that already has mcu-bench and the daemon (the test suite's);
+# otherwise build/ is configured and built here.
+BUILD=${BENCH_BUILD_DIR:-}
+if [ -z "$BUILD" ]; then
+  [ -n "${BENCH_NO_INSTALL:-}" ] || scripts/install-deps.sh
+  BUILD=build
+  cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$BUILD" -j"$(nproc)" --target mcu-daemon mcu-bench >/dev/null
+fi
+BENCH=$BUILD/mcu-bench
 
 CACHE=${BENCH_CACHE:-bench/cache}
 CLIPS=${BENCH_CLIPS:-6}
 CLIP_SECONDS=20
-[ "$MODE" = smoke ] && { CACHE=build/bench-smoke/cache; CLIPS=2; CLIP_SECONDS=6; }
+[ "$MODE" = smoke ] && { CACHE=$BUILD/bench-smoke/cache; CLIPS=2; CLIP_SECONDS=6; }
 mkdir -p "$CACHE"
 
 # Rates a camera endpoint sends at each size (WebRTC's usual targets for conference
@@ -71,7 +77,7 @@ for f in "${FORMATS[@]}"; do for k in $(seq 1 "$CLIPS"); do make_clip "$f" "$k";
 make_composite
 
 if [ "$MODE" = smoke ]; then
-  OUT=build/bench-smoke
+  OUT=$BUILD/bench-smoke
   NAME=smoke
 else
   OUT=bench/results
@@ -82,7 +88,7 @@ JSONL=$OUT/$NAME.jsonl
 : > "$JSONL"
 WORK=$(mktemp -d /tmp/mcu-bench.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
-COMMON=(--input-dir "$CACHE" --clips "$CLIPS" --workdir "$WORK" --mcu build/mcu)
+COMMON=(--input-dir "$CACHE" --clips "$CLIPS" --workdir "$WORK" --mcu "$BUILD/mcu")
 
 run() { # run LABEL mcu-bench-args...: appends its records, echoes a one-line summary
   local label=$1; shift
@@ -114,6 +120,25 @@ else
   for sys in mcu ffmpeg gstreamer; do
     run "$sys: 18 x 720p30 -> 720p30" live "${COMMON[@]}" --system $sys --sites 18 --input 720p30 --output 720p30 --seconds "$S"
   done
+  if command -v perf >/dev/null; then
+    # Where the daemon's time goes, function by function: a 10 s perf profile in the
+    # middle of a 25 s run of the 18-site scenario (not part of the measured runs).
+    echo "== perf profile of the daemon: 18 x 360p25 -> 720p25"
+    mkdir -p "$WORK/perf"
+    "$BENCH" live "${COMMON[@]}" --workdir "$WORK/perf" --system mcu --sites 18 --input 360p25 \
+      --output 720p25 --seconds 20 >/dev/null &
+    BPID=$!
+    sleep 12
+    PID=$(pgrep -f "$WORK/perf/mcu.json" | head -1 || true)
+    [ -n "$PID" ] && perf record -q -F 999 -g -p "$PID" -o "$WORK/perf.data" -- sleep 10 2>/dev/null || true
+    wait "$BPID" || true
+    if [ -s "$WORK/perf.data" ]; then
+      perf report -i "$WORK/perf.data" --no-children --sort dso --stdio 2>/dev/null |
+        grep -E '^ +[0-9.]+%' | head -20 > "$OUT/$NAME-perf-dso.txt" || true
+      perf report -i "$WORK/perf.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null |
+        grep -E '^ +[0-9.]+%' | head -40 > "$OUT/$NAME-perf-sym.txt" || true
+    fi
+  fi
   run "capacity 720p30 -> 720p30" capacity "${COMMON[@]}" --system mcu --sites 20 --target 20 --input 720p30 --output 720p30 --seconds "$S" --max-trials 3
   run "capacity 360p25 -> 720p25" capacity "${COMMON[@]}" --system mcu --sites 60 --target 60 --input 360p25 --output 720p25 --seconds "$S" --max-trials 3
   run "capacity 720p30 -> 360p30" capacity "${COMMON[@]}" --system mcu --sites 20 --target 20 --input 720p30 --output 360p30 --seconds "$S" --max-trials 3
@@ -122,6 +147,27 @@ else
 fi
 
 "$BENCH" report "$JSONL" "$OUT/$NAME.md"
+if [ -s "$OUT/$NAME-perf-dso.txt" ]; then
+  {
+    echo
+    echo "## Profile: the daemon in the 18-site scenario (perf, 10 s, 999 Hz)"
+    echo
+    echo "By library (libavcodec: H.264 decoding; libx264: the encode; libopus: audio;"
+    echo "libyuv: scaling; NSS (libfreeblpriv3, libsoftokn3): SRTP's AES and HMAC;"
+    echo "kernel: system calls and context switches):"
+    echo
+    echo '```'
+    cat "$OUT/$NAME-perf-dso.txt"
+    echo '```'
+    echo
+    echo "Hottest functions (libraries without symbols show an address or the nearest"
+    echo "exported name):"
+    echo
+    echo '```'
+    cat "$OUT/$NAME-perf-sym.txt"
+    echo '```'
+  } >> "$OUT/$NAME.md"
+fi
 echo "== report: $OUT/$NAME.md"
 sed -n '/^## The answer/,/^## /p' "$OUT/$NAME.md" | sed '$d' || true
 

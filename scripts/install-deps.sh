@@ -23,6 +23,9 @@ PACKAGES=(
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
   # the control page's browser test: Debian's Chromium, driven by playwright-core (npm)
   chromium nodejs
+  # the capacity benchmark: its records are JSON Lines (jq), its plots gnuplot, and a
+  # profile of the daemon says where the time goes (perf)
+  jq gnuplot-nox linux-perf
 )
 
 missing=()

@@ -28,6 +28,7 @@ extern char **environ;
 /* The jitter buffer GStreamer's users set for a conference: 50 ms, like the daemon's
  * usual wait for a frame behind a hole (its own is adaptive). */
 #define SUT_GST_JITTER_MS 50
+#define SUT_FFMPEG_SOCKBUF (4 << 20)
 
 static const char *const g_names[] = {
     "Huyện Yên Mô", "TT Yên Thịnh", "Khánh Dương", "Khánh Thịnh", "Khánh Thượng", "Mai Sơn",
@@ -235,6 +236,10 @@ static int ffmpeg_argv(const mcu_bench_scenario_t *sc, argv_b_t *a)
          * wall clock: without it xstack would line up 18 unrelated RTP clocks. */
         arg(a, "-use_wallclock_as_timestamps");
         arg(a, "1");
+        /* A 4 MiB socket buffer per input, as a user would set once ffmpeg reports
+         * missed packets: the inputs wait while ffmpeg's one thread filters and encodes. */
+        arg(a, "-buffer_size");
+        arg(a, "%d", SUT_FFMPEG_SOCKBUF);
         arg(a, "-i");
         arg(a, "%s", path);
     }

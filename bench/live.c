@@ -1,15 +1,19 @@
 #include "bench/live.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 
+#include <libavutil/base64.h>
+
 #include "bench/metrics.h"
 #include "bench/receivers.h"
 #include "bench/sender.h"
+#include "codecs/h264_rtp.h"
 #include "mcu/error.h"
 
 #define MS_PER_S 1000
@@ -23,11 +27,16 @@
 #define LIVE_FLOW_WAIT_MS 40000
 #define LIVE_POLL_MS 100
 #define LIVE_FLOW_STEADY_S 2
+/* One-second CPU samples kept per window: an hour. /proc's CPU times tick at 10 ms, so a
+ * second's sample is good to ~1% at 25 fps and 0.4 cores. */
+#define LIVE_MAX_SECONDS 3600
 /* Real time: receivers get at least this share of the frames the window should hold,
  * and the daemon decodes at least this share of the pictures the sites sent (it drops
  * access units only when its decode queue overflows). */
 #define LIVE_FRAMES_OK 0.99
 #define LIVE_PICTURES_OK 0.98
+#define CAPACITY_GROW 1.5
+#define CAPACITY_SHRINK 0.8
 
 static void sleep_ms(int ms)
 {
@@ -71,6 +80,12 @@ static bool wait_for_flow(mcu_bench_receivers_t *rx, mcu_bench_sut_t *sut, int f
     return false;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
 static long file_size(const char *path)
 {
     struct stat st;
@@ -98,6 +113,25 @@ static void ffmpeg_losses(const char *log, long from, double *missed, double *co
             (*corrupt)++;
     }
     fclose(f);
+}
+
+/* The clip's first SPS and PPS as sprop-parameter-sets ("" if it has none). */
+static void sprop_of(const mcu_bench_media_t *m, char *out, size_t cap)
+{
+    out[0] = '\0';
+    char sps[MCU_BENCH_SPROP_MAX / 2] = "", pps[MCU_BENCH_SPROP_MAX / 2] = "";
+    for (size_t u = 0; u < m->n_video && (!sps[0] || !pps[0]); u++) {
+        size_t pos = 0, len;
+        const uint8_t *nal;
+        while (mcu_h264_next_nal(m->video[u].data, m->video[u].len, &pos, &nal, &len) == 1) {
+            int type = nal[0] & 0x1f;
+            char *dst = type == MCU_H264_NAL_SPS ? sps : type == MCU_H264_NAL_PPS ? pps : NULL;
+            if (dst && !dst[0] && AV_BASE64_SIZE(len) <= sizeof sps)
+                av_base64_encode(dst, (int)sizeof sps, nal, (int)len);
+        }
+    }
+    if (sps[0] && pps[0])
+        snprintf(out, cap, "%s,%s", sps, pps);
 }
 
 static void fill_keys(mcu_bench_scenario_t *sc, bool one_key)
@@ -166,6 +200,7 @@ int mcu_bench_live_run(const mcu_bench_live_config_t *cfg, json_t **record)
     fill_keys(sc, mcu_bench_system_one_key(cfg->sys));
     for (int i = 0; i < cfg->sites; i++) {
         const mcu_bench_media_t *m = cfg->clips[i % cfg->n_clips];
+        sprop_of(m, sc->sprop[i], sizeof sc->sprop[i]);
         /* Each site starts at its own keyframe: sites sharing a clip are GOPs apart. */
         size_t gop_hop = (size_t)(i / cfg->n_clips) * (size_t)m->fps * 2 + 1;
         specs[i] = (mcu_bench_site_spec_t){
@@ -247,7 +282,24 @@ int mcu_bench_live_run(const mcu_bench_live_config_t *cfg, json_t **record)
         err = "cannot read the daemon's metrics";
         goto done;
     }
-    sleep_ms((int)(cfg->seconds * MS_PER_S));
+    /* CPU per output frame second by second, for its p50 and p99 over the window. */
+    double per_s[LIVE_MAX_SECONDS];
+    int n_per_s = 0;
+    double cpu_prev = cpu0, t_prev = t0;
+    uint64_t fr_prev = f0[0];
+    while (mono_s() - t0 < cfg->seconds) {
+        double left = cfg->seconds - (mono_s() - t0);
+        sleep_ms((int)(fmin(1.0, left) * MS_PER_S) + 1);
+        double cpu_now = mcu_bench_sut_cpu_s(sut), t_now = mono_s();
+        uint64_t fr_now = frames_of(rx, 0);
+        if (t_now - t_prev >= 0.999 && fr_now > fr_prev && n_per_s < LIVE_MAX_SECONDS &&
+            cpu_now >= 0) {
+            per_s[n_per_s++] = (cpu_now - cpu_prev) * MS_PER_S / (double)(fr_now - fr_prev);
+            cpu_prev = cpu_now;
+            t_prev = t_now;
+            fr_prev = fr_now;
+        }
+    }
     double cpu1 = mcu_bench_sut_cpu_s(sut), t1 = mono_s();
     if (is_mcu && mcu_bench_metrics_scrape(sc->control_port, sc->token, &m1) != MCU_OK) {
         err = "cannot read the daemon's metrics";
@@ -275,6 +327,11 @@ int mcu_bench_live_run(const mcu_bench_live_config_t *cfg, json_t **record)
     json_object_set_new(rec, "fps_out", json_real(frames / win));
     json_object_set_new(rec, "cpu_ms_per_frame", frames > 0 ? json_real(cpu * MS_PER_S / frames)
                                                             : json_null());
+    if (n_per_s > 0) {
+        qsort(per_s, (size_t)n_per_s, sizeof *per_s, cmp_double);
+        json_object_set_new(rec, "cpu_ms_per_frame_p50", json_real(per_s[n_per_s / 2]));
+        json_object_set_new(rec, "cpu_ms_per_frame_p99", json_real(per_s[(n_per_s * 99) / 100]));
+    }
     json_object_set_new(rec, "out_kbps", json_real((double)(c1.video_bytes + c1.audio_bytes -
                                                              c0.video_bytes - c0.audio_bytes) *
                                                     8 / win / 1000));
@@ -362,10 +419,10 @@ int mcu_bench_capacity(const mcu_bench_live_config_t *cfg, int start, int target
             lo = n;
         else
             hi = n;
-        /* Up by a quarter while it holds, down by a fifth while it does not, then halve
-         * the gap: a handful of minute-long trials brackets the answer within ~5%. */
-        int next = hi > MCU_BENCH_MAX_SITES ? (int)ceil(n * 1.25)
-                   : lo == 0                 ? (int)floor(n * 0.8)
+        /* Up by half while it holds, down by a fifth while it does not, then halve the
+         * gap: four or five minute-long trials bracket the answer within ~10%. */
+        int next = hi > MCU_BENCH_MAX_SITES ? (int)ceil(n * CAPACITY_GROW)
+                   : lo == 0                 ? (int)floor(n * CAPACITY_SHRINK)
                                              : (lo + hi) / 2;
         if (next > MCU_BENCH_MAX_SITES)
             next = MCU_BENCH_MAX_SITES;

@@ -825,7 +825,9 @@ static void write_answer(const report_t *r, FILE *f)
         else if (max < 1)
             fputs("This machine holds **no site** at ", f);
         else
-            fprintf(f, "This machine holds **%.0f site%s** at ", max, max == 1 ? "" : "s");
+            fprintf(f, "This machine holds **%s%.0f site%s** at ",
+                    isnan(num(o, "first_failing_sites")) ? "at least " : "", max,
+                    max == 1 ? "" : "s");
         put_text(f, str_or(o, "input", "?"));
         fputs(" in, ", f);
         put_text(f, str_or(o, "output", "?"));
@@ -939,8 +941,16 @@ static void capacity_rows(const report_t *r, FILE *f)
         else if (same_str(in, CAP_SD_INPUT))
             limit = CAP_SD_MIN_SITES, sd = true;
         snprintf(what, sizeof what, "3. capacity at %s → %s", in, out);
-        snprintf(measured, sizeof measured, "%s sites, %s s per trial",
-                 fmt(a, sizeof a, num(o, "max_sites"), 0), fmt(b, sizeof b, num(o, "seconds"), 0));
+        double fail = num(o, "first_failing_sites");
+        char c[32];
+        if (isnan(fail))
+            snprintf(measured, sizeof measured, "≥ %s sites (no trial failed), %s s per trial",
+                     fmt(a, sizeof a, num(o, "max_sites"), 0),
+                     fmt(b, sizeof b, num(o, "seconds"), 0));
+        else
+            snprintf(measured, sizeof measured, "%s sites (%s failed), %s s per trial",
+                     fmt(a, sizeof a, num(o, "max_sites"), 0), fmt(c, sizeof c, fail, 0),
+                     fmt(b, sizeof b, num(o, "seconds"), 0));
         target_row(f, what, measured, num(o, "max_sites"), BOUND_MIN, limit, 0, "sites");
     }
     if (!hd)
@@ -994,6 +1004,13 @@ static void write_targets(const report_t *r, FILE *f)
               TARGET_VS_FLOOR_MAX);
     ratio_row(f, "1. scenario CPU vs GStreamer", ms, "gstreamer", num(gst, "cpu_ms_per_frame"),
               NAN);
+    /* The bound on any MCU doing this job here: the floor over ffmpeg. */
+    char b[32], c[32], d[32], bound[160];
+    double fl_ff = ratio(num(fl, "cpu_ms_per_frame"), num(ff, "cpu_ms_per_frame"));
+    snprintf(bound, sizeof bound, "floor %s / ffmpeg %s ms = %s",
+             fmt(b, sizeof b, num(fl, "cpu_ms_per_frame"), 2),
+             fmt(c, sizeof c, num(ff, "cpu_ms_per_frame"), 2), fmt(d, sizeof d, fl_ff, 2));
+    target_row(f, "1. (bound) the floor vs ffmpeg", bound, fl_ff, BOUND_MAX, NAN, 2, "");
     realtime_row(r, f);
     capacity_rows(r, f);
     double p50 = num(mcu, "delay_p50_ms"), p99 = num(mcu, "delay_p99_ms");
@@ -1008,6 +1025,24 @@ static void write_targets(const report_t *r, FILE *f)
     target_row(f, "6. scenario compose stage", measured, compose, BOUND_MAX, COMPOSE_MAX_MS, 2,
                "ms");
     fputs("\n", f);
+}
+
+/* How much of its input a system used in the window: the daemon's decoded pictures over
+ * the pictures the sites sent; ffmpeg's packets over those sent, less the ones its RTP
+ * demuxer reported missing (and its corrupt pictures); GStreamer says nothing. */
+static void put_input_kept(FILE *f, const json_t *o)
+{
+    double dec = num(o, "input_pictures_decoded"), sent = num(o, "input_pictures_sent");
+    double lost = num(o, "input_packets_lost"), pkts = num(o, "input_packets_sent");
+    double damaged = num(o, "input_pictures_damaged");
+    if (!isnan(dec) && sent > 0)
+        fprintf(f, "%.1f%% pictures", 100.0 * (dec > sent ? sent : dec) / sent);
+    else if (!isnan(lost) && pkts > 0)
+        fprintf(f, "%.1f%% packets", 100.0 * (pkts - lost) / pkts);
+    else
+        fputs(DASH, f);
+    if (damaged > 0)
+        fprintf(f, ", %.0f damaged", damaged);
 }
 
 /* Side by side: the live runs of each (sites, input, output), with the floor. */
@@ -1034,9 +1069,10 @@ static void write_side_by_side(const report_t *r, FILE *f)
         double floor_ms = num(fl, "cpu_ms_per_frame");
         fputs("### ", f);
         put_scenario(f, g);
-        fputs("\n\n| System | Run s | CPU ms/frame | × mcu | × floor | fps out | frames / "
-              "expected | Missed ticks | Peak RSS MiB | Delay p50 / p99 ms | Real time |\n"
-              "|---|---|---|---|---|---|---|---|---|---|---|\n",
+        fputs("\n\n| System | Run s | CPU ms/frame | p50 / p99 of 1 s | × mcu | × floor | fps out | frames / "
+              "expected | Missed ticks | Input kept | Receivers SRTP | Peak RSS MiB | Delay p50 / p99 ms "
+              "| Real time |\n"
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
               f);
         for (size_t j = i; j < r->n; j++) {
             const json_t *o = r->rec[j].obj;
@@ -1050,6 +1086,10 @@ static void write_side_by_side(const report_t *r, FILE *f)
             fputs(" | ", f);
             put_num(f, ms, 2);
             fputs(" | ", f);
+            put_num(f, num(o, "cpu_ms_per_frame_p50"), 2);
+            fputs(" / ", f);
+            put_num(f, num(o, "cpu_ms_per_frame_p99"), 2);
+            fputs(" | ", f);
             put_num(f, ratio(ms, mcu_ms), 2);
             fputs(" | ", f);
             put_num(f, ratio(ms, floor_ms), 2);
@@ -1061,6 +1101,10 @@ static void write_side_by_side(const report_t *r, FILE *f)
             put_num(f, num(o, "expected_frames"), 0);
             fputs(" | ", f);
             put_num(f, num(o, "missed_ticks"), 0);
+            fputs(" | ", f);
+            put_input_kept(f, o);
+            fputs(" | ", f);
+            put_yes_no(f, tri(o, "receivers_srtp"));
             fputs(" | ", f);
             put_num(f, num(o, "peak_rss_kb") / KIB_PER_MIB, 1);
             fputs(" | ", f);
@@ -1074,9 +1118,10 @@ static void write_side_by_side(const report_t *r, FILE *f)
         if (fl) {
             fputs("| floor (decode + encode only) | " DASH " | ", f);
             put_num(f, floor_ms, 2);
-            fputs(" | ", f);
+            fputs(" | " DASH " | ", f);
             put_num(f, ratio(floor_ms, mcu_ms), 2);
-            fputs(" | 1.00 | " DASH " | " DASH " | " DASH " | " DASH " | " DASH " | " DASH " |\n",
+            fputs(" | 1.00 | " DASH " | " DASH " | " DASH " | " DASH " | " DASH " | " DASH
+                  " | " DASH " | " DASH " |\n",
                   f);
         }
         fputs("\n", f);

@@ -29,6 +29,7 @@ extern char **environ;
  * usual wait for a frame behind a hole (its own is adaptive). */
 #define SUT_GST_JITTER_MS 50
 #define SUT_FFMPEG_SOCKBUF (4 << 20)
+#define SUT_FFMPEG_PROBE_US 200000
 
 static const char *const g_names[] = {
     "Huyện Yên Mô", "TT Yên Thịnh", "Khánh Dương", "Khánh Thịnh", "Khánh Thượng", "Mai Sơn",
@@ -203,12 +204,13 @@ static int write_site_sdp(const mcu_bench_scenario_t *sc, int i, char *path, siz
         return MCU_ERR_IO;
     fprintf(f, "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=site %d\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
                "m=video %u RTP/SAVP %d\r\na=rtpmap:%d H264/90000\r\n"
-               "a=fmtp:%d packetization-mode=1\r\n"
+               "a=fmtp:%d packetization-mode=1%s%s\r\n"
                "a=crypto:1 AES_CM_128_HMAC_SHA1_80 %s\r\n"
                "m=audio %u RTP/SAVP %d\r\na=rtpmap:%d opus/48000/2\r\n"
                "a=crypto:1 AES_CM_128_HMAC_SHA1_80 %s\r\n",
             i + 1, site_port(sc, i, 0), MCU_BENCH_VIDEO_PT, MCU_BENCH_VIDEO_PT,
-            MCU_BENCH_VIDEO_PT, key, site_port(sc, i, 2), MCU_BENCH_AUDIO_PT,
+            MCU_BENCH_VIDEO_PT, sc->sprop[i][0] ? ";sprop-parameter-sets=" : "", sc->sprop[i],
+            key, site_port(sc, i, 2), MCU_BENCH_AUDIO_PT,
             MCU_BENCH_AUDIO_PT, key);
     return fclose(f) == 0 ? MCU_OK : MCU_ERR_IO;
 }
@@ -240,6 +242,10 @@ static int ffmpeg_argv(const mcu_bench_scenario_t *sc, argv_b_t *a)
          * missed packets: the inputs wait while ffmpeg's one thread filters and encodes. */
         arg(a, "-buffer_size");
         arg(a, "%d", SUT_FFMPEG_SOCKBUF);
+        /* The SDP already says what the stream is (sprop-parameter-sets): probing it for
+         * 5 s per input, one input after another, would leave ffmpeg minutes behind. */
+        arg(a, "-analyzeduration");
+        arg(a, "%d", SUT_FFMPEG_PROBE_US);
         arg(a, "-i");
         arg(a, "%s", path);
     }

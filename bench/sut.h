@@ -51,6 +51,10 @@ typedef enum mcu_bench_system {
  * receiver r the same from rx_port_base. */
 #define MCU_BENCH_PORT_STRIDE 4
 
+/* sprop-parameter-sets text: base64 of a Constrained Baseline SPS (~25 bytes) and PPS
+ * (~5 bytes) with room to spare. */
+#define MCU_BENCH_SPROP_MAX 256
+
 typedef struct mcu_bench_scenario {
     int sites;                      /* also the receivers: one per site */
     int out_w, out_h, out_fps;
@@ -59,6 +63,10 @@ typedef struct mcu_bench_scenario {
     mcu_srtp_key_t site_keys[MCU_BENCH_MAX_SITES];  /* what each site protects with */
     mcu_srtp_key_t rx_keys[MCU_BENCH_MAX_SITES];    /* what each receiver expects */
     char token[48];                 /* the daemon's API token */
+    /* Each site's SPS and PPS as RFC 6184 sprop-parameter-sets ("" if unknown): in the
+     * ffmpeg inputs' SDPs, so that ffmpeg opens each input at once instead of waiting
+     * for the next keyframe while the inputs it opened before overflow. */
+    char sprop[MCU_BENCH_MAX_SITES][MCU_BENCH_SPROP_MAX];
     char workdir[PATH_MAX];
     char mcu_bin[PATH_MAX];
 } mcu_bench_scenario_t;

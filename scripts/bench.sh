@@ -117,6 +117,7 @@ else
   for sys in mcu ffmpeg gstreamer; do
     run "$sys: 18 x 360p25 -> 720p25" live "${COMMON[@]}" --system $sys --sites 18 --input 360p25 --output 720p25 --seconds "$S"
   done
+  run "mcu: 18 x 540p25 -> 720p25" live "${COMMON[@]}" --system mcu --sites 18 --input 540p25 --output 720p25 --seconds "$S"
   for sys in mcu ffmpeg gstreamer; do
     run "$sys: 18 x 720p30 -> 720p30" live "${COMMON[@]}" --system $sys --sites 18 --input 720p30 --output 720p30 --seconds "$S"
   done
@@ -139,10 +140,10 @@ else
         grep -E '^ +[0-9.]+%' | head -40 > "$OUT/$NAME-perf-sym.txt" || true
     fi
   fi
-  run "capacity 720p30 -> 720p30" capacity "${COMMON[@]}" --system mcu --sites 20 --target 20 --input 720p30 --output 720p30 --seconds "$S" --max-trials 3
-  run "capacity 360p25 -> 720p25" capacity "${COMMON[@]}" --system mcu --sites 60 --target 60 --input 360p25 --output 720p25 --seconds "$S" --max-trials 3
-  run "capacity 720p30 -> 360p30" capacity "${COMMON[@]}" --system mcu --sites 20 --target 20 --input 720p30 --output 360p30 --seconds "$S" --max-trials 3
-  run "capacity 360p25 -> 360p25" capacity "${COMMON[@]}" --system mcu --sites 60 --target 60 --input 360p25 --output 360p25 --seconds "$S" --max-trials 3
+  run "capacity 720p30 -> 720p30" capacity "${COMMON[@]}" --system mcu --sites 20 --target 20 --input 720p30 --output 720p30 --seconds "$S" --max-trials 4
+  run "capacity 360p25 -> 720p25" capacity "${COMMON[@]}" --system mcu --sites 60 --target 60 --input 360p25 --output 720p25 --seconds "$S" --max-trials 4
+  run "capacity 720p30 -> 360p30" capacity "${COMMON[@]}" --system mcu --sites 20 --target 20 --input 720p30 --output 360p30 --seconds "$S" --max-trials 4
+  run "capacity 360p25 -> 360p25" capacity "${COMMON[@]}" --system mcu --sites 60 --target 60 --input 360p25 --output 360p25 --seconds "$S" --max-trials 4
   run "fan-out" fanout --composite "$CACHE/composite-720p25.ts" --receivers 1,10,50,100,200,300,400,500 --seconds 10
 fi
 

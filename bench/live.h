@@ -19,10 +19,6 @@
 #include "bench/media.h"
 #include "bench/sut.h"
 
-/* Clip variants per input format: sites take them in turn, each starting at its own
- * IDR, so no two sites send the same bytes at the same time. */
-#define MCU_BENCH_MAX_CLIPS 16
-
 typedef struct mcu_bench_live_config {
     mcu_bench_system_t sys;
     int sites;

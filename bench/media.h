@@ -20,6 +20,10 @@
 /* Largest clip: 64 MiB of media covers a minute of 720p at 8 Mbit/s. */
 #define MCU_BENCH_MEDIA_MAX_BYTES (64u << 20)
 
+/* Clip variants per input format a run replays: sites take them in turn, each starting
+ * at its own IDR, so no two sites send the same bytes at the same time. */
+#define MCU_BENCH_MAX_CLIPS 16
+
 typedef struct mcu_bench_unit {
     uint8_t *data;
     size_t len;

@@ -51,9 +51,8 @@
 
 #include "bench/media.h"
 
-/* Distinct clips one run replays: a handful of sources is enough to keep the sites'
- * pictures from being identical; the bound keeps the config a fixed-size struct. */
-#define MCU_BENCH_PIPELINE_MAX_CLIPS 16
+/* Distinct clips one run replays: the live runs' bound (bench/media.h). */
+#define MCU_BENCH_PIPELINE_MAX_CLIPS MCU_BENCH_MAX_CLIPS
 
 typedef struct mcu_bench_pipeline_config {
     mcu_bench_media_t *clips[MCU_BENCH_PIPELINE_MAX_CLIPS]; /* the caller's */

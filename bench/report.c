@@ -31,6 +31,8 @@ extern char **environ;
 #define DIR_BYTES (PATH_BYTES - NAME_BYTES - SUFFIX_BYTES - 1)
 /* A smoke record is shown as compact JSON, cut here: it is a sign of life, not data. */
 #define SMOKE_SHOW_MAX 200
+/* A line of perf's summary: symbol names can be long C++-ish names. */
+#define PERF_LINE_MAX 1024
 /* Plot size: readable on a laptop screen and in a markdown viewer without scaling. */
 #define PLOT_WIDTH 960
 #define PLOT_HEIGHT 600
@@ -834,8 +836,11 @@ static void write_answer(const report_t *r, FILE *f)
         if (isnan(max))
             fputs(" out found no answer. ", f);
         else
-            fprintf(f, " out, in real time (0 missed output ticks for %s s). ",
-                    fmt(a, sizeof a, num(o, "seconds"), 0));
+            fprintf(f, " out, in real time (0 missed output ticks for %s s)%s. ",
+                    fmt(a, sizeof a, num(o, "seconds"), 0),
+                    tri(o, "bounded_by_config") == 1
+                        ? "; that is the daemon's bound on sites per conference, not the box's"
+                        : "");
         any = true;
     }
     if (!any)
@@ -1420,6 +1425,44 @@ static int split_path(report_t *r, const char *md_path)
     return MCU_OK;
 }
 
+/* Copies one perf summary (<base>-perf-<what>.txt, written by scripts/bench.sh) into a
+ * code block; false when there is none. */
+static bool copy_perf(const report_t *r, const char *what, FILE *f)
+{
+    char suffix[SUFFIX_BYTES], path[PATH_BYTES], line[PERF_LINE_MAX];
+    snprintf(suffix, sizeof suffix, "-perf-%s.txt", what);
+    if (side_path(r, suffix, path, sizeof path) != MCU_OK)
+        return false;
+    FILE *in = fopen(path, "r");
+    if (!in)
+        return false;
+    fputs("```\n", f);
+    while (fgets(line, sizeof line, in))
+        fputs(line, f);
+    fputs("```\n\n", f);
+    fclose(in);
+    return true;
+}
+
+/* The perf profile of the daemon in the scenario, when the full run made one. */
+static void write_profile(const report_t *r, FILE *f)
+{
+    char path[PATH_BYTES];
+    if (side_path(r, "-perf-dso.txt", path, sizeof path) != MCU_OK || access(path, R_OK) != 0)
+        return;
+    fprintf(f, "## Profile: the daemon in the %d-site scenario (perf, 10 s at 999 Hz)\n\n"
+               "By library. libavcodec: H.264 decoding; libx264: the encode; libopus: audio "
+               "decode and encodes; libyuv: scaling; libfreeblpriv3, libsoftokn3, libnss3: "
+               "SRTP's AES and HMAC (libsrtp2 is built on NSS); kernel: system calls, the "
+               "loopback path and context switches.\n\n",
+            SCENARIO_SITES);
+    copy_perf(r, "dso", f);
+    fputs("Hottest functions (libraries without symbols show an address or the nearest "
+          "exported name):\n\n",
+          f);
+    copy_perf(r, "sym", f);
+}
+
 static int write_markdown(const report_t *r, const char *md_path)
 {
     char tmp[PATH_BYTES];
@@ -1441,6 +1484,7 @@ static int write_markdown(const report_t *r, const char *md_path)
     write_capacity(r, f);
     int rc = write_fanout(r, f);
     write_kernels(r, f);
+    write_profile(r, f);
     write_plot_section(r, f);
     write_input(r, f);
     int crc = close_checked(f);

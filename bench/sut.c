@@ -52,21 +52,38 @@ typedef struct argv_b {
     bool failed;
 } argv_b_t;
 
-static void arg(argv_b_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void arg(argv_b_t *a, const char *fmt, ...)
+static void add_v(argv_b_t *a, const char *fmt, va_list ap)
 {
     if (a->n >= SUT_MAX_ARGS) {
         a->failed = true;
         return;
     }
-    va_list ap;
-    va_start(ap, fmt);
     if (vasprintf(&a->v[a->n], fmt, ap) < 0) {
         a->v[a->n] = NULL;
         a->failed = true;
     } else {
         a->n++;
     }
+}
+
+static void arg(argv_b_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void arg(argv_b_t *a, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    add_v(a, fmt, ap);
+    va_end(ap);
+}
+
+/* An option and its value: opt(a, "-b:v", "%dk", kbps). */
+static void opt(argv_b_t *a, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void opt(argv_b_t *a, const char *name, const char *fmt, ...)
+{
+    arg(a, "%s", name);
+    va_list ap;
+    va_start(ap, fmt);
+    add_v(a, fmt, ap);
     va_end(ap);
 }
 
@@ -186,8 +203,7 @@ static int mcu_argv(const mcu_bench_scenario_t *sc, argv_b_t *a)
     if (rc != MCU_OK)
         return rc;
     arg(a, "%s", sc->mcu_bin);
-    arg(a, "--config");
-    arg(a, "%s", path);
+    opt(a, "--config", "%s", path);
     return MCU_OK;
 }
 
@@ -223,31 +239,24 @@ static int ffmpeg_argv(const mcu_bench_scenario_t *sc, argv_b_t *a)
     arg(a, "-nostdin");
     arg(a, "-hide_banner");
     /* verbose: ffmpeg's closing statistics (frames decoded per input) need it. */
-    arg(a, "-loglevel");
-    arg(a, "verbose");
+    opt(a, "-loglevel", "verbose");
     for (int i = 0; i < sc->sites; i++) {
         char path[PATH_MAX + 32];
         int rc = write_site_sdp(sc, i, path, sizeof path);
         if (rc != MCU_OK)
             return rc;
-        arg(a, "-protocol_whitelist");
-        arg(a, "file,udp,rtp,srtp");
-        arg(a, "-thread_queue_size");
-        arg(a, "1024");
+        opt(a, "-protocol_whitelist", "file,udp,rtp,srtp");
+        opt(a, "-thread_queue_size", "1024");
         /* Inputs that start at different times share one time base only through the
          * wall clock: without it xstack would line up 18 unrelated RTP clocks. */
-        arg(a, "-use_wallclock_as_timestamps");
-        arg(a, "1");
+        opt(a, "-use_wallclock_as_timestamps", "1");
         /* A 4 MiB socket buffer per input, as a user would set once ffmpeg reports
          * missed packets: the inputs wait while ffmpeg's one thread filters and encodes. */
-        arg(a, "-buffer_size");
-        arg(a, "%d", SUT_FFMPEG_SOCKBUF);
+        opt(a, "-buffer_size", "%d", SUT_FFMPEG_SOCKBUF);
         /* The SDP already says what the stream is (sprop-parameter-sets): probing it for
          * 5 s per input, one input after another, would leave ffmpeg minutes behind. */
-        arg(a, "-analyzeduration");
-        arg(a, "%d", SUT_FFMPEG_PROBE_US);
-        arg(a, "-i");
-        arg(a, "%s", path);
+        opt(a, "-analyzeduration", "%d", SUT_FFMPEG_PROBE_US);
+        opt(a, "-i", "%s", path);
     }
     int cols, rows, cw, ch;
     grid(sc, &cols, &rows, &cw, &ch);
@@ -282,46 +291,26 @@ static int ffmpeg_argv(const mcu_bench_scenario_t *sc, argv_b_t *a)
                 rx_port(sc, r, 2));
     fclose(f);
     fclose(t);
-    arg(a, "-filter_complex");
-    arg(a, "%s", fc);
-    arg(a, "-map");
-    arg(a, "[vout]");
-    arg(a, "-map");
-    arg(a, "[aout]");
-    arg(a, "-c:v");
-    arg(a, "libx264");
-    arg(a, "-preset");
-    arg(a, "%s", MCU_H264_ENC_DEFAULT_PRESET);
-    arg(a, "-tune");
-    arg(a, "zerolatency");
-    arg(a, "-profile:v");
-    arg(a, "baseline");
-    arg(a, "-x264-params");
-    arg(a, "repeat-headers=1:scenecut=0");
-    arg(a, "-threads:v");
-    arg(a, "%d", MCU_H264_ENC_DEFAULT_THREADS);
-    arg(a, "-b:v");
-    arg(a, "%dk", sc->video_kbps);
-    arg(a, "-maxrate");
-    arg(a, "%dk", sc->video_kbps);
-    arg(a, "-bufsize");
-    arg(a, "%dk", vbv_kbit(sc));
-    arg(a, "-g");
-    arg(a, "%d", keyint_frames(sc));
-    arg(a, "-c:a");
-    arg(a, "libopus");
-    arg(a, "-b:a");
-    arg(a, "%dk", sc->audio_kbps);
-    arg(a, "-ac");
-    arg(a, "1");
-    arg(a, "-application");
-    arg(a, "voip");
-    arg(a, "-frame_duration");
-    arg(a, "%d", MCU_OPUS_FRAME_MS);
-    arg(a, "-compression_level");
-    arg(a, "%d", MCU_OPUS_ENC_DEFAULT_COMPLEXITY);
-    arg(a, "-f");
-    arg(a, "tee");
+    opt(a, "-filter_complex", "%s", fc);
+    opt(a, "-map", "[vout]");
+    opt(a, "-map", "[aout]");
+    opt(a, "-c:v", "libx264");
+    opt(a, "-preset", "%s", MCU_H264_ENC_DEFAULT_PRESET);
+    opt(a, "-tune", "zerolatency");
+    opt(a, "-profile:v", "baseline");
+    opt(a, "-x264-params", "repeat-headers=1:scenecut=0");
+    opt(a, "-threads:v", "%d", MCU_H264_ENC_DEFAULT_THREADS);
+    opt(a, "-b:v", "%dk", sc->video_kbps);
+    opt(a, "-maxrate", "%dk", sc->video_kbps);
+    opt(a, "-bufsize", "%dk", vbv_kbit(sc));
+    opt(a, "-g", "%d", keyint_frames(sc));
+    opt(a, "-c:a", "libopus");
+    opt(a, "-b:a", "%dk", sc->audio_kbps);
+    opt(a, "-ac", "1");
+    opt(a, "-application", "voip");
+    opt(a, "-frame_duration", "%d", MCU_OPUS_FRAME_MS);
+    opt(a, "-compression_level", "%d", MCU_OPUS_ENC_DEFAULT_COMPLEXITY);
+    opt(a, "-f", "tee");
     arg(a, "%s", tee);
     free(fc);
     free(tee);

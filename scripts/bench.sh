@@ -148,27 +148,6 @@ else
 fi
 
 "$BENCH" report "$JSONL" "$OUT/$NAME.md"
-if [ -s "$OUT/$NAME-perf-dso.txt" ]; then
-  {
-    echo
-    echo "## Profile: the daemon in the 18-site scenario (perf, 10 s, 999 Hz)"
-    echo
-    echo "By library (libavcodec: H.264 decoding; libx264: the encode; libopus: audio;"
-    echo "libyuv: scaling; NSS (libfreeblpriv3, libsoftokn3): SRTP's AES and HMAC;"
-    echo "kernel: system calls and context switches):"
-    echo
-    echo '```'
-    cat "$OUT/$NAME-perf-dso.txt"
-    echo '```'
-    echo
-    echo "Hottest functions (libraries without symbols show an address or the nearest"
-    echo "exported name):"
-    echo
-    echo '```'
-    cat "$OUT/$NAME-perf-sym.txt"
-    echo '```'
-  } >> "$OUT/$NAME.md"
-fi
 echo "== report: $OUT/$NAME.md"
 sed -n '/^## The answer/,/^## /p' "$OUT/$NAME.md" | sed '$d' || true
 

@@ -108,6 +108,12 @@ if [ "$MODE" = smoke ]; then
   run "pipeline" pipeline "${COMMON[@]}" --sites 4 --input 360p25 --output 360p25 --frames 50
   run "live" live "${COMMON[@]}" --system mcu --sites 4 --input 360p25 --output 360p25 \
     --seconds 8 --warmup 2
+  # The side-by-side pipelines once each, small, so that a change in ffmpeg or GStreamer
+  # shows here and not in the middle of a full run.
+  for sys in ffmpeg gstreamer; do
+    run "$sys" live "${COMMON[@]}" --system $sys --sites 2 --input 360p25 --output 360p25 \
+      --seconds 3 --warmup 1
+  done
   run "fan-out" fanout --composite "$CACHE/composite-720p25.ts" --receivers 1,10 --seconds 2
 else
   S=${BENCH_SECONDS:-60}
@@ -159,9 +165,11 @@ if [ "$MODE" = smoke ]; then
     (map(select(.kind == "kernel")) | length > 10) and
     (map(select(.kind == "floor")) | length == 1) and
     (map(select(.kind == "throughput" and .frames == 50)) | length == 1) and
-    (map(select(.kind == "live" and .ok == true and .frames_out > 0 and
+    (map(select(.kind == "live" and .system == "mcu" and .ok == true and .frames_out > 0 and
                 .receiver_srtp_failures == 0 and .input_pictures_decoded > 0 and
                 (.stages | length) > 0)) | length == 1) and
+    (map(select(.kind == "live" and .system != "mcu" and .ok == true and .frames_out > 0 and
+                .receiver_srtp_failures == 0)) | length == 2) and
     (map(select(.kind == "fanout")) | length == 2)' "$JSONL" >/dev/null ||
     { echo "bench smoke: a part gave no answer (see $JSONL)" >&2; exit 1; }
   for p in cpu-vs-sites delay-cdf fanout; do

@@ -87,6 +87,18 @@ typedef struct video_job {
     int rc;
 } video_job_t;
 
+/* A decode round: at a video tick the sites with frames due are shared out among a few
+ * worker jobs (mcu/site.h says why rounds). One per worker thread: more jobs than threads
+ * only queue; the bound covers any box the daemon is sized for. */
+#define CONF_DECODE_GROUPS_MAX 8
+
+typedef struct decode_group {
+    uv_work_t work;
+    struct mcu_conference *conf;
+    int n;
+    mcu_site_t *sites[MCU_MAX_SITES];
+} decode_group_t;
+
 typedef struct profile_out {
     mcu_conference_t *conf;
     int index;
@@ -99,6 +111,7 @@ typedef struct profile_out {
     int64_t start_us;
     uint64_t tick;
     video_job_t *job;           /* non-NULL while a worker composes and encodes */
+    bool waits_round;           /* its tick came; the job starts when the round is back */
     uint8_t *au_buf;
     bool idr_wanted;
     int64_t last_forced_idr_us;
@@ -252,6 +265,9 @@ struct mcu_conference {
     mcu_conference_stats_t stats;
     int64_t delays[CONF_DELAY_SAMPLES];
     size_t n_delays;
+    decode_group_t groups[CONF_DECODE_GROUPS_MAX];
+    int n_groups;               /* groups a round is shared among: the worker threads */
+    int groups_out;             /* jobs of the round in flight */
 };
 
 static int64_t now_us(void) { return (int64_t)(uv_hrtime() / 1000); }
@@ -451,6 +467,8 @@ static void video_done(uv_work_t *w, int status)
 }
 
 static void video_tick(uv_timer_t *t);
+static void start_decode_round(mcu_conference_t *c, int64_t now);
+static void start_video_job(profile_out_t *p, int64_t now);
 
 /* Schedules the next tick from the profile's own start time: no drift. */
 static void arm_video_tick(profile_out_t *p)
@@ -476,10 +494,88 @@ static void video_tick(uv_timer_t *t)
     if (c->stopping)
         return;
     arm_video_tick(p);
-    if (p->job) {
+    if (p->job || p->waits_round) {
         c->stats.missed_ticks++;
         return;
     }
+    p->waits_round = true;
+    if (c->groups_out == 0)
+        start_decode_round(c, now);
+    /* else: a round for another profile is out; this tick is composed when it is back */
+}
+
+static void decode_group_work(uv_work_t *w)
+{
+    decode_group_t *g = w->data;
+    for (int i = 0; i < g->n; i++)
+        mcu_site_decode_run(g->sites[i]);
+}
+
+static void round_done(mcu_conference_t *c)
+{
+    int64_t now = now_us();
+    for (int i = 0; i < c->n_profiles; i++) {
+        profile_out_t *p = &c->profiles[i];
+        if (p->waits_round) {
+            p->waits_round = false;
+            start_video_job(p, now);
+        }
+    }
+}
+
+static void decode_group_done(uv_work_t *w, int status)
+{
+    decode_group_t *g = w->data;
+    mcu_conference_t *c = g->conf;
+    for (int i = 0; i < g->n; i++)
+        mcu_site_decode_end(g->sites[i]);
+    g->n = 0;
+    if (--c->groups_out == 0)
+        round_done(c);
+}
+
+/* Every site's frames due now, decoded by up to n_groups workers, the sites shared out by
+ * their cost so the groups finish together; the waiting profiles compose when the last
+ * group is back. */
+static void start_decode_round(mcu_conference_t *c, int64_t now)
+{
+    int64_t load[CONF_DECODE_GROUPS_MAX] = {0};
+    for (int i = 0; i < c->n_sites; i++) {
+        mcu_site_t *s = c->sites[i];
+        if (!s || !mcu_site_decode_begin(s, now))
+            continue;
+        int best = 0;
+        for (int g = 1; g < c->n_groups; g++)
+            if (load[g] < load[best])
+                best = g;
+        load[best] += mcu_site_decode_cost(s);
+        decode_group_t *g = &c->groups[best];
+        g->sites[g->n++] = s;
+    }
+    for (int i = 0; i < c->n_groups; i++) {
+        decode_group_t *g = &c->groups[i];
+        if (g->n == 0)
+            continue;
+        g->conf = c;
+        g->work.data = g;
+        c->groups_out++;
+        if (uv_queue_work(c->loop, &g->work, decode_group_work, decode_group_done) != 0) {
+            c->groups_out--;
+            decode_group_work(&g->work); /* cannot happen with a valid callback; stay correct */
+            for (int k = 0; k < g->n; k++)
+                mcu_site_decode_end(g->sites[k]);
+            g->n = 0;
+        }
+    }
+    if (c->groups_out == 0)
+        round_done(c);
+}
+
+static void start_video_job(profile_out_t *p, int64_t now)
+{
+    mcu_conference_t *c = p->conf;
+    if (c->stopping)
+        return;
     video_job_t *j = calloc(1, sizeof *j);
     if (!j)
         return;
@@ -719,6 +815,13 @@ static int send_video_pkt(void *opaque, int receiver, const uint8_t *pkt, size_t
     return mcu_site_send(c->sites[receiver], true, false, pkt, len);
 }
 
+static int send_video_pkts(void *opaque, int receiver, const uint8_t *const *pkts,
+                           const size_t *lens, int n)
+{
+    mcu_conference_t *c = opaque;
+    return mcu_site_send_many(c->sites[receiver], true, pkts, lens, n);
+}
+
 static int send_audio_pkt(void *opaque, int receiver, const uint8_t *pkt, size_t len)
 {
     audio_dest_t *d = opaque;
@@ -861,7 +964,8 @@ static int create_profile(mcu_conference_t *c, int index)
                                  .clock_rate = MCU_H264_CLOCK_RATE, .is_video = true,
                                  .cname = "mcu", .initial_seq = (uint16_t)uv_hrtime(),
                                  .ts_offset = (uint32_t)(uv_hrtime() >> 8),
-                                 .send = send_video_pkt, .opaque = c};
+                                 .send = send_video_pkt, .send_many = send_video_pkts,
+                                 .opaque = c};
     if (rc == MCU_OK)
         rc = mcu_tx_stream_create(&tc, &p->video_tx);
     if (rc == MCU_OK)
@@ -898,6 +1002,15 @@ static void load_state(mcu_conference_t *c)
         MCU_LOG_WARN("conference", "state file %s ignored: %s", path, why);
 }
 
+/* The threads of libuv's pool, as libuv sizes it: UV_THREADPOOL_SIZE, else its default. */
+#define CONF_UV_DEFAULT_POOL 4
+static int pool_threads(void)
+{
+    const char *env = getenv("UV_THREADPOOL_SIZE");
+    long n = env && *env ? strtol(env, NULL, 10) : CONF_UV_DEFAULT_POOL;
+    return n < 1 ? 1 : n > CONF_DECODE_GROUPS_MAX ? CONF_DECODE_GROUPS_MAX : (int)n;
+}
+
 int mcu_conference_create(uv_loop_t *loop, const mcu_config_t *cfg, mcu_conference_t **out)
 {
     *out = NULL;
@@ -906,6 +1019,7 @@ int mcu_conference_create(uv_loop_t *loop, const mcu_config_t *cfg, mcu_conferen
         return MCU_ERR_NOMEM;
     c->loop = loop;
     c->cfg = *cfg;
+    c->n_groups = pool_threads();
     c->events = (mcu_site_events_t){.opaque = c, .keyframe_request = ev_keyframe,
                                     .nack = ev_nack, .report = ev_report,
                                     .bitrate = ev_bitrate};

@@ -1,7 +1,11 @@
+/* sendmmsg */
+#define _GNU_SOURCE
 #include "site.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "codecs/h264_dec.h"
 #include "codecs/h264_rtp.h"
@@ -67,10 +71,8 @@ typedef struct access_unit {
     bool reset_before;          /* the stream lost data before this AU */
 } access_unit_t;
 
-/* What a worker decodes and gives back. */
+/* What a worker decodes in one round and gives back. */
 typedef struct decode_batch {
-    uv_work_t work;
-    mcu_site_t *site;
     access_unit_t aus[MCU_SITE_DECODE_QUEUE];
     int n;
     AVFrame *picture;           /* the last good picture of the batch, or NULL */
@@ -78,6 +80,10 @@ typedef struct decode_batch {
     int good, damaged;
     bool needs_keyframe;
 } decode_batch_t;
+
+/* A protected copy of one datagram, rounded up so that every row of a batch stays
+ * word-aligned for libsrtp. */
+#define TX_ROW ((MCU_RTP_MAX_DATAGRAM + MCU_SRTP_MAX_OVERHEAD + 7) & ~7)
 
 enum { SOCK_VIDEO_RTP, SOCK_AUDIO_RTP, SOCK_VIDEO_RTCP, SOCK_AUDIO_RTCP, SOCK_MAX };
 
@@ -92,6 +98,7 @@ struct mcu_site {
     /* Word-aligned: libsrtp reads packets as 32-bit words. */
     _Alignas(8) uint8_t rxbuf[MCU_RTP_MAX_DATAGRAM + 1]; /* +1 shows oversize datagrams */
     _Alignas(8) uint8_t txbuf[MCU_RTP_MAX_DATAGRAM + MCU_SRTP_MAX_OVERHEAD]; /* one protected copy */
+    _Alignas(8) uint8_t txbatch[MCU_SITE_SEND_BATCH][TX_ROW]; /* mcu_site_send_many's copies */
 
     mcu_srtp_t *srtp_in, *srtp_out;     /* NULL for plain RTP */
     latch_t latch[2];                   /* [1] video, [0] audio */
@@ -110,7 +117,8 @@ struct mcu_site {
     access_unit_t queue[MCU_SITE_DECODE_QUEUE];
     int q_len;
     bool reset_pending;         /* the next queued AU follows lost data */
-    decode_batch_t *batch;      /* non-NULL while a worker decodes */
+    decode_batch_t batch;       /* the round's work: the worker's between begin and end */
+    bool decoding;              /* a round holds the batch */
 
     AVFrame *latest;
     int64_t latest_arrival_us;
@@ -193,10 +201,10 @@ static void send_nacks(mcu_site_t *s, int64_t now)
 
 /* ---------------------------------------------------------------- decoding */
 
-static void decode_work(uv_work_t *w)
+void mcu_site_decode_run(mcu_site_t *s)
 {
-    decode_batch_t *b = w->data;
-    mcu_h264_dec_t *dec = b->site->dec;
+    decode_batch_t *b = &s->batch;
+    mcu_h264_dec_t *dec = s->dec;
     mcu_stage_enter(MCU_STAGE_DECODE);
     for (int i = 0; i < b->n; i++) {
         access_unit_t *au = &b->aus[i];
@@ -222,21 +230,24 @@ static void decode_work(uv_work_t *w)
     mcu_stage_leave();
 }
 
-static void start_decode(mcu_site_t *s);
-
-static void decode_done(uv_work_t *w, int status)
+void mcu_site_decode_end(mcu_site_t *s)
 {
-    decode_batch_t *b = w->data;
-    mcu_site_t *s = b->site;
+    decode_batch_t *b = &s->batch;
+    if (!s->decoding)
+        return;
     for (int i = 0; i < b->n; i++)
         free(b->aus[i].data);
-    s->batch = NULL;
+    b->n = 0;
+    s->decoding = false;
     s->stats.damaged += (uint64_t)b->damaged;
     if (b->picture && b->good) {
-        av_frame_free(&s->latest);
+        /* The batch's frame becomes the latest; the old latest is the next batch's. */
+        AVFrame *old = s->latest;
         s->latest = b->picture;
         s->latest_arrival_us = b->picture_arrival_us;
-        b->picture = NULL;
+        b->picture = old;
+        if (b->picture)
+            av_frame_unref(b->picture);
         s->last_picture_us = now_us(s);
         s->stats.pictures += (uint64_t)b->good;
         if (!b->needs_keyframe) {
@@ -246,37 +257,15 @@ static void decode_done(uv_work_t *w, int status)
         if (!s->closing && s->ev->picture)
             s->ev->picture(s->ev->opaque, s);
     }
-    av_frame_free(&b->picture);
     bool needs = b->needs_keyframe;
-    free(b);
+    b->good = b->damaged = 0;
+    b->needs_keyframe = false;
     if (s->closing) {
         mcu_site_close(s, s->done, s->done_opaque); /* resume closing */
         return;
     }
     if (needs)
         request_keyframe(s, now_us(s));
-    start_decode(s);
-}
-
-static void start_decode(mcu_site_t *s)
-{
-    if (s->batch || s->q_len == 0 || s->closing)
-        return;
-    decode_batch_t *b = calloc(1, sizeof *b);
-    if (!b)
-        return;
-    b->site = s;
-    b->n = s->q_len;
-    memcpy(b->aus, s->queue, sizeof(access_unit_t) * (size_t)s->q_len);
-    s->q_len = 0;
-    b->work.data = b;
-    s->batch = b;
-    if (uv_queue_work(s->loop, &b->work, decode_work, decode_done) != 0) {
-        for (int i = 0; i < b->n; i++)
-            free(b->aus[i].data);
-        free(b);
-        s->batch = NULL;
-    }
 }
 
 static void queue_au(mcu_site_t *s, const mcu_rx_frame_t *f)
@@ -322,7 +311,32 @@ static void poll_video(mcu_site_t *s, int64_t now)
         }
         queue_au(s, &f);
     }
-    start_decode(s);
+}
+
+bool mcu_site_decode_begin(mcu_site_t *s, int64_t now)
+{
+    if (s->decoding || s->closing)
+        return false;
+    mcu_stage_enter(MCU_STAGE_JITTER);
+    poll_video(s, now);
+    mcu_stage_leave();
+    if (s->q_len == 0)
+        return false;
+    decode_batch_t *b = &s->batch;
+    b->n = s->q_len < MCU_SITE_ROUND_AUS ? s->q_len : MCU_SITE_ROUND_AUS;
+    memcpy(b->aus, s->queue, sizeof(access_unit_t) * (size_t)b->n);
+    s->q_len -= b->n;
+    memmove(s->queue, s->queue + b->n, sizeof(access_unit_t) * (size_t)s->q_len);
+    s->decoding = true;
+    return true;
+}
+
+int64_t mcu_site_decode_cost(const mcu_site_t *s)
+{
+    /* Decode time grows with the pixels of each access unit; before the first picture
+     * the size is unknown and a 360p picture is assumed. */
+    int64_t px = s->latest ? (int64_t)s->latest->width * s->latest->height : 640 * 360;
+    return px * (s->decoding ? s->batch.n : s->q_len);
 }
 
 static void arm_poll_timer(mcu_site_t *s, int64_t now);
@@ -333,18 +347,15 @@ static void on_poll_timer(uv_timer_t *t)
     int64_t now = now_us(s);
     mcu_stage_enter(MCU_STAGE_JITTER);
     send_nacks(s, now);
-    poll_video(s, now);
     arm_poll_timer(s, now);
     mcu_stage_leave();
 }
 
-/* The timer wakes for the jitter buffer's next frame or the next due NACK retry. */
+/* The timer wakes for the next due NACK retry. Frames are taken out of the jitter buffer
+ * by the conference's decode rounds (mcu_site_decode_begin), not by a timer per site. */
 static void arm_poll_timer(mcu_site_t *s, int64_t now)
 {
-    int64_t next = mcu_rx_stream_next_deadline(s->rx[1]);
-    int64_t nack = mcu_rx_stream_nack_due(s->rx[1]);
-    if (nack < next)
-        next = nack;
+    int64_t next = mcu_rx_stream_nack_due(s->rx[1]);
     if (next == INT64_MAX || s->closing)
         return;
     int64_t wait_ms = next > now ? (next - now + US_PER_MS - 1) / US_PER_MS : 0;
@@ -513,7 +524,6 @@ static bool deliver_rtp(mcu_site_t *s, bool video, const struct sockaddr_in *fro
     }
     if (video) {
         send_nacks(s, now);
-        poll_video(s, now);
         arm_poll_timer(s, now);
     }
     mcu_stage_leave();
@@ -727,6 +737,7 @@ static void on_handle_closed(uv_handle_t *h)
         return;
     for (int i = 0; i < s->q_len; i++)
         free(s->queue[i].data);
+    av_frame_free(&s->batch.picture);
     av_frame_free(&s->latest);
     mcu_rx_stream_destroy(&s->rx[0]);
     mcu_rx_stream_destroy(&s->rx[1]);
@@ -747,8 +758,8 @@ void mcu_site_close(mcu_site_t *s, void (*done)(void *opaque), void *opaque)
     s->closing = true;
     s->done = done;
     s->done_opaque = opaque;
-    if (s->batch)
-        return; /* decode_done resumes closing once the worker is back */
+    if (s->decoding)
+        return; /* mcu_site_decode_end resumes closing once the worker is back */
     s->pending_closes = 1; /* the timer */
     for (int i = 0; i < SOCK_MAX; i++)
         s->pending_closes += s->socks[i].open;
@@ -838,6 +849,51 @@ int mcu_site_send(mcu_site_t *s, bool video, bool rtcp, const uint8_t *data, siz
     }
     mcu_stage_leave();
     return rc;
+}
+
+int mcu_site_send_many(mcu_site_t *s, bool video, const uint8_t *const *pkts,
+                       const size_t *lens, int n)
+{
+    struct sockaddr_in to, rtcp_to;
+    if (s->closing || !mcu_site_dest(s, video, &to, &rtcp_to))
+        return MCU_ERR_STATE;
+    uv_os_fd_t fd;
+    if (uv_fileno((const uv_handle_t *)&s->socks[video ? SOCK_VIDEO_RTP : SOCK_AUDIO_RTP].handle,
+                  &fd) != 0)
+        return MCU_ERR_STATE;
+    mcu_stage_enter(MCU_STAGE_SEND);
+    int sent = 0;
+    for (int first = 0; first < n; first += MCU_SITE_SEND_BATCH) {
+        int count = n - first < MCU_SITE_SEND_BATCH ? n - first : MCU_SITE_SEND_BATCH;
+        struct mmsghdr msgs[MCU_SITE_SEND_BATCH];
+        struct iovec iov[MCU_SITE_SEND_BATCH];
+        int m = 0;
+        for (int k = first; k < first + count; k++) {
+            const uint8_t *data = pkts[k];
+            size_t len = lens[k];
+            if (len > MCU_RTP_MAX_DATAGRAM)
+                continue;
+            if (s->srtp_out) { /* this receiver's own context, on a copy: data is shared */
+                memcpy(s->txbatch[m], data, len);
+                if (mcu_srtp_protect(s->srtp_out, s->txbatch[m], &len, TX_ROW, false) != MCU_OK)
+                    continue;
+                data = s->txbatch[m];
+            }
+            iov[m] = (struct iovec){.iov_base = (void *)data, .iov_len = len};
+            msgs[m] = (struct mmsghdr){.msg_hdr = {.msg_name = &to, .msg_namelen = sizeof to,
+                                                   .msg_iov = &iov[m], .msg_iovlen = 1}};
+            m++;
+        }
+        int rc = 0;
+        if (m > 0) {
+            do
+                rc = sendmmsg(fd, msgs, (unsigned)m, 0);
+            while (rc < 0 && errno == EINTR);
+        }
+        sent += rc > 0 ? rc : 0;
+    }
+    mcu_stage_leave();
+    return sent;
 }
 
 void mcu_site_housekeeping(mcu_site_t *s, int64_t now)

@@ -289,10 +289,56 @@ typedef struct frame_ctx {
     uint32_t ts;                /* on the wire */
     int64_t now_us;
     int packets;
+    int unsent;                 /* the newest packets in the history, not yet handed out */
 } frame_ctx_t;
 
-/* Writes one RTP packet into the history and hands the same bytes to every active
- * receiver. Matches mcu_h264_emit_fn. */
+/* Hands the frame's packets not yet sent to every active receiver, receiver by receiver:
+ * with send_many, one call per receiver (one system call and one wake-up of whoever
+ * reads that socket, instead of one per packet). */
+static void flush_frame(frame_ctx_t *f)
+{
+    mcu_tx_stream_t *tx = f->tx;
+    int n = f->unsent;
+    if (n == 0)
+        return;
+    const uint8_t *pkts[MCU_TX_SEND_BATCH];
+    size_t lens[MCU_TX_SEND_BATCH];
+    for (int k = 0; k < n; k++) {
+        const slot_t *s = hist_at(tx, tx->hist_count - (size_t)n + (size_t)k);
+        pkts[k] = s->data;
+        lens[k] = s->len;
+    }
+    f->unsent = 0;
+    for (size_t i = 0; i < tx->n_rx; i++) {
+        receiver_t *r = &tx->rx[i];
+        if (!r->st.active)
+            continue;
+        tx->stats.sends += (uint64_t)n;
+        if (tx->cfg.send_many) {
+            tx->busy = true;
+            int sent = tx->cfg.send_many(tx->cfg.opaque, r->st.id, pkts, lens, n);
+            tx->busy = false;
+            int ok = sent < 0 ? 0 : sent > n ? n : sent;
+            for (int k = 0; k < ok; k++)
+                r->st.octets += lens[k];
+            r->st.packets += (uint64_t)ok;
+            r->st.send_errors += (uint64_t)(n - ok);
+            tx->stats.send_errors += (uint64_t)(n - ok);
+            continue;
+        }
+        for (int k = 0; k < n; k++) {
+            const slot_t *s = hist_at(tx, tx->hist_count - (size_t)n + (size_t)k);
+            if (send_to(tx, r, s)) {
+                r->st.packets++;
+                r->st.octets += s->len;
+            }
+        }
+    }
+}
+
+/* Writes one RTP packet into the history; the frame's packets go out in batches of
+ * at most MCU_TX_SEND_BATCH (and never more than the history holds, so a batch is
+ * still there when it is sent). Matches mcu_h264_emit_fn. */
 static int emit_packet(void *opaque, const uint8_t *payload, size_t len, bool marker)
 {
     frame_ctx_t *f = opaque;
@@ -305,6 +351,8 @@ static int emit_packet(void *opaque, const uint8_t *payload, size_t len, bool ma
     int hl = mcu_rtp_write_header(&h, hdr, sizeof hdr);
     if (hl < 0) /* cannot happen: the config was checked */
         return hl;
+    if ((size_t)f->unsent == tx->hist_cap)
+        flush_frame(f); /* its oldest unsent packet is about to be overwritten */
     slot_t *s = hist_push(tx);
     memcpy(s->data, hdr, MCU_RTP_HEADER_SIZE);
     memcpy(s->data + MCU_RTP_HEADER_SIZE, payload, len);
@@ -315,17 +363,8 @@ static int emit_packet(void *opaque, const uint8_t *payload, size_t len, bool ma
     tx->stats.packets++;
     tx->stats.octets += len;
     f->packets++;
-
-    for (size_t i = 0; i < tx->n_rx; i++) {
-        receiver_t *r = &tx->rx[i];
-        if (!r->st.active)
-            continue;
-        tx->stats.sends++;
-        if (send_to(tx, r, s)) {
-            r->st.packets++;
-            r->st.octets += s->len;
-        }
-    }
+    if (++f->unsent == MCU_TX_SEND_BATCH)
+        flush_frame(f);
     return MCU_OK;
 }
 
@@ -345,6 +384,7 @@ int mcu_tx_stream_send_frame(mcu_tx_stream_t *tx, const uint8_t *data, size_t le
         if (rc >= 0)
             rc = emit_packet(&f, data, len, false); /* continuous: no talkspurt marker */
     }
+    flush_frame(&f); /* what was packetized goes out, even if the packetizer stopped early */
     if (f.packets > 0) {
         /* The SR mapping follows what went out, even if the packetizer stopped early. */
         tx->stats.frames++;

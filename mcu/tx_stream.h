@@ -14,8 +14,8 @@
  * for RTCP, the wall clock as NTP (mcu_ntp_from_unix_us in mcu/ntp.h).
  *
  * Ownership: the stream owns its history and receiver table (allocated at create and
- * on mcu_tx_stream_add_receiver, never per packet). The packet passed to the send
- * callback is a history slot: it is valid only during the call, must not be modified
+ * on mcu_tx_stream_add_receiver, never per packet). A packet passed to the send
+ * callbacks is a history slot: it is valid only during the call, must not be modified
  * (SRTP protects a copy per receiver) and is the same pointer for every receiver of
  * that packet. `cname` in the config is copied. The callback must not call back into
  * the same stream: mutating calls made from it return MCU_ERR_BUSY.
@@ -71,9 +71,17 @@
  * time to 1/65536 s (3 x 15.3 us). */
 #define MCU_TX_RTT_SLACK_US 50
 
+/* Packets of one frame handed to a receiver in one send_many call at most: a 1 Mbit/s
+ * 25 fps frame is ~5 packets, a keyframe a few dozen (sent in several calls); 16 keeps
+ * the caller's per-call arrays (a protected copy of each packet) at ~24 KiB. */
+#define MCU_TX_SEND_BATCH 16
+
 /* Hands one RTP packet to the caller for `receiver_id`. 0 on success, negative when
  * the send failed (counted; the other receivers are still served). */
 typedef int (*mcu_tx_send_fn)(void *opaque, int receiver_id, const uint8_t *pkt, size_t len);
+
+typedef int (*mcu_tx_send_many_fn)(void *opaque, int receiver_id, const uint8_t *const *pkts,
+                                   const size_t *lens, int n);
 
 typedef struct mcu_tx_stream_config {
     uint32_t ssrc;              /* fixed, announced in SDP */
@@ -86,7 +94,11 @@ typedef struct mcu_tx_stream_config {
     uint16_t initial_seq;       /* random in production (RFC 3550 5.1) */
     uint32_t ts_offset;         /* added to every rtp_ts; random in production */
     mcu_tx_send_fn send;
-    void *opaque;               /* passed to send */
+    /* Optional: hands a frame's packets (1..MCU_TX_SEND_BATCH, in order) to one receiver
+     * at once and returns how many went out (the rest count as send errors). When set it
+     * is used for new frames; send still serves retransmissions. */
+    mcu_tx_send_many_fn send_many;
+    void *opaque;               /* passed to send and send_many */
 } mcu_tx_stream_config_t;
 
 typedef struct mcu_tx_receiver_stats {

@@ -745,10 +745,11 @@ static void six_hundred_receivers(void **state)
     size_t n = make_au(au, true, 2000, 6); /* STAP-A + 2 FU-A */
     assert_int_equal(mcu_tx_stream_send_frame(tx, au, n, 0, 0), 3);
     assert_int_equal(c.n, 3 * N);
-    for (size_t k = 0; k < 3; k++) {
-        const sent_t *first = &c.p[k * N];
-        for (int i = 0; i < N; i++) {
-            const sent_t *s = &c.p[k * N + (size_t)i];
+    /* Receiver by receiver, each the frame's packets in order, from the same buffers. */
+    for (int i = 0; i < N; i++) {
+        for (size_t k = 0; k < 3; k++) {
+            const sent_t *first = &c.p[k];
+            const sent_t *s = &c.p[(size_t)i * 3 + k];
             assert_int_equal(s->rid, i);
             assert_ptr_equal(s->ptr, first->ptr);
             assert_int_equal(s->len, first->len);
@@ -788,6 +789,103 @@ static void six_hundred_receivers(void **state)
     assert_int_equal(mcu_tx_stream_stats(tx)->receivers, MCU_TX_MAX_RECEIVERS);
     mcu_tx_stream_destroy(&tx);
     capture_free(&c);
+}
+
+/* send_many: what a send_many call saw, per receiver. */
+typedef struct many_capture {
+    int calls[4];
+    int packets[4];
+    uint16_t next_seq[4];       /* the sequence number each receiver expects next */
+    bool started[4];
+    int max_n;
+    int short_rid;              /* this receiver's calls send one packet less; -1: none */
+} many_capture_t;
+
+static int capture_many(void *opaque, int rid, const uint8_t *const *pkts, const size_t *lens,
+                        int n)
+{
+    many_capture_t *m = opaque;
+    assert_true(rid >= 0 && rid < 4);
+    assert_true(n >= 1 && n <= MCU_TX_SEND_BATCH);
+    if (n > m->max_n)
+        m->max_n = n;
+    m->calls[rid]++;
+    for (int k = 0; k < n; k++) {
+        mcu_rtp_packet_t p;
+        assert_int_equal(mcu_rtp_parse(pkts[k], lens[k], &p), MCU_OK);
+        /* The bytes are still the stream's: in order, no gap, nothing overwritten. */
+        if (m->started[rid])
+            assert_int_equal(p.seq, m->next_seq[rid]);
+        m->started[rid] = true;
+        m->next_seq[rid] = (uint16_t)(p.seq + 1);
+        m->packets[rid]++;
+    }
+    return rid == m->short_rid ? n - 1 : n;
+}
+
+static int fail_send(void *opaque, int rid, const uint8_t *pkt, size_t len)
+{
+    (void)opaque, (void)rid, (void)pkt, (void)len;
+    fail_msg("new frames go through send_many when it is set");
+    return MCU_ERR_IO;
+}
+
+/* With send_many, a frame goes out receiver by receiver in batches of at most
+ * MCU_TX_SEND_BATCH, never more than the history holds (each batch is still intact
+ * when sent), and short sends count as errors for that receiver only. */
+static void batched_sends(void **state)
+{
+    (void)state;
+    many_capture_t m = {.short_rid = -1};
+    mcu_tx_stream_config_t cfg = {.ssrc = SSRC_V, .payload_type = PT_V,
+                                  .clock_rate = MCU_H264_CLOCK_RATE, .is_video = true,
+                                  .cname = CNAME, .initial_seq = 65530, .send = fail_send,
+                                  .send_many = capture_many, .opaque = &m};
+    mcu_tx_stream_t *tx = make_stream(&cfg);
+    for (int id = 0; id < 3; id++) {
+        assert_int_equal(mcu_tx_stream_add_receiver(tx, id), MCU_OK);
+        assert_int_equal(mcu_tx_stream_set_active(tx, id, true), MCU_OK);
+    }
+    static uint8_t au[64 * 1024];
+    size_t n = make_au(au, true, 40000, 9); /* a keyframe of ~35 packets */
+    int pk = mcu_tx_stream_send_frame(tx, au, n, 0, 0);
+    assert_true(pk > 2 * MCU_TX_SEND_BATCH);
+    for (int id = 0; id < 3; id++) {
+        assert_int_equal(m.packets[id], pk);
+        assert_int_equal(m.calls[id], (pk + MCU_TX_SEND_BATCH - 1) / MCU_TX_SEND_BATCH);
+    }
+    assert_int_equal(m.max_n, MCU_TX_SEND_BATCH);
+    assert_int_equal(mcu_tx_stream_stats(tx)->sends, (uint64_t)(3 * pk));
+
+    /* Receiver 1 gets one packet less per call: its errors, not the others'. */
+    m.short_rid = 1;
+    memset(m.started, 0, sizeof m.started);
+    n = make_au(au, false, 3000, 10); /* 3 packets, one call */
+    assert_int_equal(mcu_tx_stream_send_frame(tx, au, n, FRAME_TICKS, FRAME_US), 3);
+    mcu_tx_receiver_stats_t rs;
+    assert_int_equal(mcu_tx_stream_receiver_stats(tx, 1, &rs), MCU_OK);
+    assert_int_equal(rs.send_errors, 1);
+    assert_int_equal(rs.packets, (uint64_t)(pk + 2));
+    assert_int_equal(mcu_tx_stream_receiver_stats(tx, 2, &rs), MCU_OK);
+    assert_int_equal(rs.send_errors, 0);
+    assert_int_equal(rs.packets, (uint64_t)(pk + 3));
+    assert_int_equal(mcu_tx_stream_stats(tx)->send_errors, 1);
+    mcu_tx_stream_destroy(&tx);
+
+    /* A history of 5 packets: batches of 5, so nothing is overwritten before it is sent. */
+    memset(&m, 0, sizeof m);
+    m.short_rid = -1;
+    cfg.history_packets = 5;
+    tx = make_stream(&cfg);
+    assert_int_equal(mcu_tx_stream_add_receiver(tx, 0), MCU_OK);
+    assert_int_equal(mcu_tx_stream_set_active(tx, 0, true), MCU_OK);
+    n = make_au(au, true, 20000, 11);
+    pk = mcu_tx_stream_send_frame(tx, au, n, 0, 0);
+    assert_true(pk > 10);
+    assert_int_equal(m.packets[0], pk);
+    assert_int_equal(m.max_n, 5);
+    assert_int_equal(m.calls[0], (pk + 4) / 5);
+    mcu_tx_stream_destroy(&tx);
 }
 
 /* 5 s of big frames: the history never holds more than its packet bound, and evicted
@@ -946,6 +1044,7 @@ int main(void)
         cmocka_unit_test(sr_extrapolates_for_lip_sync),
         cmocka_unit_test(rr_gives_rtt),
         cmocka_unit_test(six_hundred_receivers),
+        cmocka_unit_test(batched_sends),
         cmocka_unit_test(history_stays_bounded),
         cmocka_unit_test(audio_errors_and_reentry),
     };

@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <libavutil/frame.h>
 #include <libavutil/imgutils.h>
 #include <sys/stat.h>
@@ -87,17 +89,20 @@ typedef struct video_job {
     int rc;
 } video_job_t;
 
-/* A decode round: at a video tick the sites with frames due are shared out among a few
- * worker jobs (mcu/site.h says why rounds). One per worker thread: more jobs than threads
- * only queue; the bound covers any box the daemon is sized for. */
-#define CONF_DECODE_GROUPS_MAX 8
+/* A decode round: at a video tick the sites with frames due are decoded by a few worker
+ * jobs (mcu/site.h says why rounds), one per pool thread: each job takes the next site
+ * not yet taken, the costliest first, so a thread that joins late (still encoding the
+ * last frame) simply takes fewer and the round ends when the work does. More jobs than
+ * threads would only queue; the bound covers any box the daemon is sized for. */
+#define CONF_DECODE_JOBS_MAX 8
 
-typedef struct decode_group {
-    uv_work_t work;
-    struct mcu_conference *conf;
+typedef struct decode_round {
+    uv_work_t work[CONF_DECODE_JOBS_MAX];
+    mcu_site_t *sites[MCU_MAX_SITES];   /* costliest first; each taken by one job */
     int n;
-    mcu_site_t *sites[MCU_MAX_SITES];
-} decode_group_t;
+    atomic_int next;                    /* the next index a job takes */
+    int jobs_out;                       /* jobs in flight (loop) */
+} decode_round_t;
 
 typedef struct profile_out {
     mcu_conference_t *conf;
@@ -112,6 +117,7 @@ typedef struct profile_out {
     uint64_t tick;
     video_job_t *job;           /* non-NULL while a worker composes and encodes */
     bool waits_round;           /* its tick came; the job starts when the round is back */
+    bool waits_job;             /* ... the round is back; the job starts when `job` is */
     uint8_t *au_buf;
     bool idr_wanted;
     int64_t last_forced_idr_us;
@@ -265,9 +271,8 @@ struct mcu_conference {
     mcu_conference_stats_t stats;
     int64_t delays[CONF_DELAY_SAMPLES];
     size_t n_delays;
-    decode_group_t groups[CONF_DECODE_GROUPS_MAX];
-    int n_groups;               /* groups a round is shared among: the worker threads */
-    int groups_out;             /* jobs of the round in flight */
+    decode_round_t round;
+    int n_decode_jobs;          /* jobs a round is shared among: the pool's threads */
 };
 
 static int64_t now_us(void) { return (int64_t)(uv_hrtime() / 1000); }
@@ -441,6 +446,7 @@ static void record_delay(mcu_conference_t *c, int64_t d)
 }
 
 static void serve_preview_waiters(mcu_conference_t *c, const AVFrame *composite);
+static void start_video_job(profile_out_t *p, int64_t now);
 
 static void video_done(uv_work_t *w, int status)
 {
@@ -464,11 +470,14 @@ static void video_done(uv_work_t *w, int status)
     av_frame_free(&j->preview);
     p->job = NULL;
     free(j);
+    if (p->waits_job) {
+        p->waits_job = false;
+        start_video_job(p, now_us());
+    }
 }
 
 static void video_tick(uv_timer_t *t);
 static void start_decode_round(mcu_conference_t *c, int64_t now);
-static void start_video_job(profile_out_t *p, int64_t now);
 
 /* Schedules the next tick from the profile's own start time: no drift. */
 static void arm_video_tick(profile_out_t *p)
@@ -494,21 +503,28 @@ static void video_tick(uv_timer_t *t)
     if (c->stopping)
         return;
     arm_video_tick(p);
-    if (p->job || p->waits_round) {
+    if (p->waits_round || p->waits_job) { /* the last tick's frame has not even started */
         c->stats.missed_ticks++;
         return;
     }
+    /* The round decodes while the last frame may still be encoding (it holds its own
+     * references to the pictures): decode and encode overlap as before rounds. */
     p->waits_round = true;
-    if (c->groups_out == 0)
+    if (c->round.jobs_out == 0)
         start_decode_round(c, now);
     /* else: a round for another profile is out; this tick is composed when it is back */
 }
 
-static void decode_group_work(uv_work_t *w)
+static mcu_conference_t *container_of_round(void *round)
 {
-    decode_group_t *g = w->data;
-    for (int i = 0; i < g->n; i++)
-        mcu_site_decode_run(g->sites[i]);
+    return (mcu_conference_t *)((char *)round - offsetof(mcu_conference_t, round));
+}
+
+static void decode_job_work(uv_work_t *w)
+{
+    decode_round_t *r = w->data;
+    for (int i; (i = atomic_fetch_add(&r->next, 1)) < r->n;)
+        mcu_site_decode_run(r->sites[i]);
 }
 
 static void round_done(mcu_conference_t *c)
@@ -518,57 +534,63 @@ static void round_done(mcu_conference_t *c)
         profile_out_t *p = &c->profiles[i];
         if (p->waits_round) {
             p->waits_round = false;
-            start_video_job(p, now);
+            if (p->job)
+                p->waits_job = true;
+            else
+                start_video_job(p, now);
         }
     }
 }
 
-static void decode_group_done(uv_work_t *w, int status)
+static void finish_round(mcu_conference_t *c)
 {
-    decode_group_t *g = w->data;
-    mcu_conference_t *c = g->conf;
-    for (int i = 0; i < g->n; i++)
-        mcu_site_decode_end(g->sites[i]);
-    g->n = 0;
-    if (--c->groups_out == 0)
-        round_done(c);
+    decode_round_t *r = &c->round;
+    for (int i = 0; i < r->n; i++)
+        mcu_site_decode_end(r->sites[i]);
+    r->n = 0;
+    round_done(c);
 }
 
-/* Every site's frames due now, decoded by up to n_groups workers, the sites shared out by
- * their cost so the groups finish together; the waiting profiles compose when the last
- * group is back. */
+static void decode_job_done(uv_work_t *w, int status)
+{
+    mcu_conference_t *c = container_of_round(w->data);
+    if (--c->round.jobs_out == 0)
+        finish_round(c);
+}
+
+static int cmp_cost_desc(const void *a, const void *b)
+{
+    int64_t ca = mcu_site_decode_cost(*(mcu_site_t *const *)a);
+    int64_t cb = mcu_site_decode_cost(*(mcu_site_t *const *)b);
+    return (ca < cb) - (ca > cb);
+}
+
+/* Every site's frames due now, decoded by up to n_decode_jobs workers; the waiting
+ * profiles compose when the last job is back. */
 static void start_decode_round(mcu_conference_t *c, int64_t now)
 {
-    int64_t load[CONF_DECODE_GROUPS_MAX] = {0};
-    for (int i = 0; i < c->n_sites; i++) {
-        mcu_site_t *s = c->sites[i];
-        if (!s || !mcu_site_decode_begin(s, now))
-            continue;
-        int best = 0;
-        for (int g = 1; g < c->n_groups; g++)
-            if (load[g] < load[best])
-                best = g;
-        load[best] += mcu_site_decode_cost(s);
-        decode_group_t *g = &c->groups[best];
-        g->sites[g->n++] = s;
-    }
-    for (int i = 0; i < c->n_groups; i++) {
-        decode_group_t *g = &c->groups[i];
-        if (g->n == 0)
-            continue;
-        g->conf = c;
-        g->work.data = g;
-        c->groups_out++;
-        if (uv_queue_work(c->loop, &g->work, decode_group_work, decode_group_done) != 0) {
-            c->groups_out--;
-            decode_group_work(&g->work); /* cannot happen with a valid callback; stay correct */
-            for (int k = 0; k < g->n; k++)
-                mcu_site_decode_end(g->sites[k]);
-            g->n = 0;
-        }
-    }
-    if (c->groups_out == 0)
+    decode_round_t *r = &c->round;
+    r->n = 0;
+    for (int i = 0; i < c->n_sites; i++)
+        if (c->sites[i] && mcu_site_decode_begin(c->sites[i], now))
+            r->sites[r->n++] = c->sites[i];
+    if (r->n == 0) {
         round_done(c);
+        return;
+    }
+    qsort(r->sites, (size_t)r->n, sizeof r->sites[0], cmp_cost_desc);
+    atomic_store(&r->next, 0);
+    int jobs = r->n < c->n_decode_jobs ? r->n : c->n_decode_jobs;
+    for (int i = 0; i < jobs; i++) {
+        r->work[i].data = r;
+        r->jobs_out++;
+        if (uv_queue_work(c->loop, &r->work[i], decode_job_work, decode_job_done) != 0)
+            r->jobs_out--; /* cannot happen with a valid callback; the others decode all */
+    }
+    if (r->jobs_out == 0) { /* stay correct even then: decode here */
+        decode_job_work(&r->work[0]);
+        finish_round(c);
+    }
 }
 
 static void start_video_job(profile_out_t *p, int64_t now)
@@ -1008,7 +1030,7 @@ static int pool_threads(void)
 {
     const char *env = getenv("UV_THREADPOOL_SIZE");
     long n = env && *env ? strtol(env, NULL, 10) : CONF_UV_DEFAULT_POOL;
-    return n < 1 ? 1 : n > CONF_DECODE_GROUPS_MAX ? CONF_DECODE_GROUPS_MAX : (int)n;
+    return n < 1 ? 1 : n > CONF_DECODE_JOBS_MAX ? CONF_DECODE_JOBS_MAX : (int)n;
 }
 
 int mcu_conference_create(uv_loop_t *loop, const mcu_config_t *cfg, mcu_conference_t **out)
@@ -1019,7 +1041,7 @@ int mcu_conference_create(uv_loop_t *loop, const mcu_config_t *cfg, mcu_conferen
         return MCU_ERR_NOMEM;
     c->loop = loop;
     c->cfg = *cfg;
-    c->n_groups = pool_threads();
+    c->n_decode_jobs = pool_threads();
     c->events = (mcu_site_events_t){.opaque = c, .keyframe_request = ev_keyframe,
                                     .nack = ev_nack, .report = ev_report,
                                     .bitrate = ev_bitrate};

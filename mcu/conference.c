@@ -2,8 +2,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdatomic.h>
-#include <stddef.h>
 #include <libavutil/frame.h>
 #include <libavutil/imgutils.h>
 #include <sys/stat.h>
@@ -89,21 +87,6 @@ typedef struct video_job {
     int rc;
 } video_job_t;
 
-/* A decode round: at a video tick the sites with frames due are decoded by a few worker
- * jobs (mcu/site.h says why rounds), one per pool thread: each job takes the next site
- * not yet taken, the costliest first, so a thread that joins late (still encoding the
- * last frame) simply takes fewer and the round ends when the work does. More jobs than
- * threads would only queue; the bound covers any box the daemon is sized for. */
-#define CONF_DECODE_JOBS_MAX 8
-
-typedef struct decode_round {
-    uv_work_t work[CONF_DECODE_JOBS_MAX];
-    mcu_site_t *sites[MCU_MAX_SITES];   /* costliest first; each taken by one job */
-    int n;
-    atomic_int next;                    /* the next index a job takes */
-    int jobs_out;                       /* jobs in flight (loop) */
-} decode_round_t;
-
 typedef struct profile_out {
     mcu_conference_t *conf;
     int index;
@@ -116,8 +99,6 @@ typedef struct profile_out {
     int64_t start_us;
     uint64_t tick;
     video_job_t *job;           /* non-NULL while a worker composes and encodes */
-    bool waits_round;           /* its tick came; the job starts when the round is back */
-    bool waits_job;             /* ... the round is back; the job starts when `job` is */
     uint8_t *au_buf;
     bool idr_wanted;
     int64_t last_forced_idr_us;
@@ -271,8 +252,6 @@ struct mcu_conference {
     mcu_conference_stats_t stats;
     int64_t delays[CONF_DELAY_SAMPLES];
     size_t n_delays;
-    decode_round_t round;
-    int n_decode_jobs;          /* jobs a round is shared among: the pool's threads */
 };
 
 static int64_t now_us(void) { return (int64_t)(uv_hrtime() / 1000); }
@@ -446,7 +425,6 @@ static void record_delay(mcu_conference_t *c, int64_t d)
 }
 
 static void serve_preview_waiters(mcu_conference_t *c, const AVFrame *composite);
-static void start_video_job(profile_out_t *p, int64_t now);
 
 static void video_done(uv_work_t *w, int status)
 {
@@ -470,14 +448,9 @@ static void video_done(uv_work_t *w, int status)
     av_frame_free(&j->preview);
     p->job = NULL;
     free(j);
-    if (p->waits_job) {
-        p->waits_job = false;
-        start_video_job(p, now_us());
-    }
 }
 
 static void video_tick(uv_timer_t *t);
-static void start_decode_round(mcu_conference_t *c, int64_t now);
 
 /* Schedules the next tick from the profile's own start time: no drift. */
 static void arm_video_tick(profile_out_t *p)
@@ -503,101 +476,10 @@ static void video_tick(uv_timer_t *t)
     if (c->stopping)
         return;
     arm_video_tick(p);
-    if (p->waits_round || p->waits_job) { /* the last tick's frame has not even started */
+    if (p->job) {
         c->stats.missed_ticks++;
         return;
     }
-    /* The round decodes while the last frame may still be encoding (it holds its own
-     * references to the pictures): decode and encode overlap as before rounds. */
-    p->waits_round = true;
-    if (c->round.jobs_out == 0)
-        start_decode_round(c, now);
-    /* else: a round for another profile is out; this tick is composed when it is back */
-}
-
-static mcu_conference_t *container_of_round(void *round)
-{
-    return (mcu_conference_t *)((char *)round - offsetof(mcu_conference_t, round));
-}
-
-static void decode_job_work(uv_work_t *w)
-{
-    decode_round_t *r = w->data;
-    for (int i; (i = atomic_fetch_add(&r->next, 1)) < r->n;)
-        mcu_site_decode_run(r->sites[i]);
-}
-
-static void round_done(mcu_conference_t *c)
-{
-    int64_t now = now_us();
-    for (int i = 0; i < c->n_profiles; i++) {
-        profile_out_t *p = &c->profiles[i];
-        if (p->waits_round) {
-            p->waits_round = false;
-            if (p->job)
-                p->waits_job = true;
-            else
-                start_video_job(p, now);
-        }
-    }
-}
-
-static void finish_round(mcu_conference_t *c)
-{
-    decode_round_t *r = &c->round;
-    for (int i = 0; i < r->n; i++)
-        mcu_site_decode_end(r->sites[i]);
-    r->n = 0;
-    round_done(c);
-}
-
-static void decode_job_done(uv_work_t *w, int status)
-{
-    mcu_conference_t *c = container_of_round(w->data);
-    if (--c->round.jobs_out == 0)
-        finish_round(c);
-}
-
-static int cmp_cost_desc(const void *a, const void *b)
-{
-    int64_t ca = mcu_site_decode_cost(*(mcu_site_t *const *)a);
-    int64_t cb = mcu_site_decode_cost(*(mcu_site_t *const *)b);
-    return (ca < cb) - (ca > cb);
-}
-
-/* Every site's frames due now, decoded by up to n_decode_jobs workers; the waiting
- * profiles compose when the last job is back. */
-static void start_decode_round(mcu_conference_t *c, int64_t now)
-{
-    decode_round_t *r = &c->round;
-    r->n = 0;
-    for (int i = 0; i < c->n_sites; i++)
-        if (c->sites[i] && mcu_site_decode_begin(c->sites[i], now))
-            r->sites[r->n++] = c->sites[i];
-    if (r->n == 0) {
-        round_done(c);
-        return;
-    }
-    qsort(r->sites, (size_t)r->n, sizeof r->sites[0], cmp_cost_desc);
-    atomic_store(&r->next, 0);
-    int jobs = r->n < c->n_decode_jobs ? r->n : c->n_decode_jobs;
-    for (int i = 0; i < jobs; i++) {
-        r->work[i].data = r;
-        r->jobs_out++;
-        if (uv_queue_work(c->loop, &r->work[i], decode_job_work, decode_job_done) != 0)
-            r->jobs_out--; /* cannot happen with a valid callback; the others decode all */
-    }
-    if (r->jobs_out == 0) { /* stay correct even then: decode here */
-        decode_job_work(&r->work[0]);
-        finish_round(c);
-    }
-}
-
-static void start_video_job(profile_out_t *p, int64_t now)
-{
-    mcu_conference_t *c = p->conf;
-    if (c->stopping)
-        return;
     video_job_t *j = calloc(1, sizeof *j);
     if (!j)
         return;
@@ -1024,15 +906,6 @@ static void load_state(mcu_conference_t *c)
         MCU_LOG_WARN("conference", "state file %s ignored: %s", path, why);
 }
 
-/* The threads of libuv's pool, as libuv sizes it: UV_THREADPOOL_SIZE, else its default. */
-#define CONF_UV_DEFAULT_POOL 4
-static int pool_threads(void)
-{
-    const char *env = getenv("UV_THREADPOOL_SIZE");
-    long n = env && *env ? strtol(env, NULL, 10) : CONF_UV_DEFAULT_POOL;
-    return n < 1 ? 1 : n > CONF_DECODE_JOBS_MAX ? CONF_DECODE_JOBS_MAX : (int)n;
-}
-
 int mcu_conference_create(uv_loop_t *loop, const mcu_config_t *cfg, mcu_conference_t **out)
 {
     *out = NULL;
@@ -1041,7 +914,6 @@ int mcu_conference_create(uv_loop_t *loop, const mcu_config_t *cfg, mcu_conferen
         return MCU_ERR_NOMEM;
     c->loop = loop;
     c->cfg = *cfg;
-    c->n_decode_jobs = pool_threads();
     c->events = (mcu_site_events_t){.opaque = c, .keyframe_request = ev_keyframe,
                                     .nack = ev_nack, .report = ev_report,
                                     .bitrate = ev_bitrate};

@@ -71,8 +71,10 @@ typedef struct access_unit {
     bool reset_before;          /* the stream lost data before this AU */
 } access_unit_t;
 
-/* What a worker decodes in one round and gives back. */
+/* What a worker decodes and gives back. */
 typedef struct decode_batch {
+    uv_work_t work;
+    mcu_site_t *site;
     access_unit_t aus[MCU_SITE_DECODE_QUEUE];
     int n;
     AVFrame *picture;           /* the last good picture of the batch, or NULL */
@@ -117,8 +119,7 @@ struct mcu_site {
     access_unit_t queue[MCU_SITE_DECODE_QUEUE];
     int q_len;
     bool reset_pending;         /* the next queued AU follows lost data */
-    decode_batch_t batch;       /* the round's work: the worker's between begin and end */
-    bool decoding;              /* a round holds the batch */
+    decode_batch_t *batch;      /* non-NULL while a worker decodes */
 
     AVFrame *latest;
     int64_t latest_arrival_us;
@@ -201,10 +202,10 @@ static void send_nacks(mcu_site_t *s, int64_t now)
 
 /* ---------------------------------------------------------------- decoding */
 
-void mcu_site_decode_run(mcu_site_t *s)
+static void decode_work(uv_work_t *w)
 {
-    decode_batch_t *b = &s->batch;
-    mcu_h264_dec_t *dec = s->dec;
+    decode_batch_t *b = w->data;
+    mcu_h264_dec_t *dec = b->site->dec;
     mcu_stage_enter(MCU_STAGE_DECODE);
     for (int i = 0; i < b->n; i++) {
         access_unit_t *au = &b->aus[i];
@@ -230,24 +231,21 @@ void mcu_site_decode_run(mcu_site_t *s)
     mcu_stage_leave();
 }
 
-void mcu_site_decode_end(mcu_site_t *s)
+static void start_decode(mcu_site_t *s);
+
+static void decode_done(uv_work_t *w, int status)
 {
-    decode_batch_t *b = &s->batch;
-    if (!s->decoding)
-        return;
+    decode_batch_t *b = w->data;
+    mcu_site_t *s = b->site;
     for (int i = 0; i < b->n; i++)
         free(b->aus[i].data);
-    b->n = 0;
-    s->decoding = false;
+    s->batch = NULL;
     s->stats.damaged += (uint64_t)b->damaged;
     if (b->picture && b->good) {
-        /* The batch's frame becomes the latest; the old latest is the next batch's. */
-        AVFrame *old = s->latest;
+        av_frame_free(&s->latest);
         s->latest = b->picture;
         s->latest_arrival_us = b->picture_arrival_us;
-        b->picture = old;
-        if (b->picture)
-            av_frame_unref(b->picture);
+        b->picture = NULL;
         s->last_picture_us = now_us(s);
         s->stats.pictures += (uint64_t)b->good;
         if (!b->needs_keyframe) {
@@ -257,15 +255,37 @@ void mcu_site_decode_end(mcu_site_t *s)
         if (!s->closing && s->ev->picture)
             s->ev->picture(s->ev->opaque, s);
     }
+    av_frame_free(&b->picture);
     bool needs = b->needs_keyframe;
-    b->good = b->damaged = 0;
-    b->needs_keyframe = false;
+    free(b);
     if (s->closing) {
         mcu_site_close(s, s->done, s->done_opaque); /* resume closing */
         return;
     }
     if (needs)
         request_keyframe(s, now_us(s));
+    start_decode(s);
+}
+
+static void start_decode(mcu_site_t *s)
+{
+    if (s->batch || s->q_len == 0 || s->closing)
+        return;
+    decode_batch_t *b = calloc(1, sizeof *b);
+    if (!b)
+        return;
+    b->site = s;
+    b->n = s->q_len;
+    memcpy(b->aus, s->queue, sizeof(access_unit_t) * (size_t)s->q_len);
+    s->q_len = 0;
+    b->work.data = b;
+    s->batch = b;
+    if (uv_queue_work(s->loop, &b->work, decode_work, decode_done) != 0) {
+        for (int i = 0; i < b->n; i++)
+            free(b->aus[i].data);
+        free(b);
+        s->batch = NULL;
+    }
 }
 
 static void queue_au(mcu_site_t *s, const mcu_rx_frame_t *f)
@@ -311,32 +331,7 @@ static void poll_video(mcu_site_t *s, int64_t now)
         }
         queue_au(s, &f);
     }
-}
-
-bool mcu_site_decode_begin(mcu_site_t *s, int64_t now)
-{
-    if (s->decoding || s->closing)
-        return false;
-    mcu_stage_enter(MCU_STAGE_JITTER);
-    poll_video(s, now);
-    mcu_stage_leave();
-    if (s->q_len == 0)
-        return false;
-    decode_batch_t *b = &s->batch;
-    b->n = s->q_len < MCU_SITE_ROUND_AUS ? s->q_len : MCU_SITE_ROUND_AUS;
-    memcpy(b->aus, s->queue, sizeof(access_unit_t) * (size_t)b->n);
-    s->q_len -= b->n;
-    memmove(s->queue, s->queue + b->n, sizeof(access_unit_t) * (size_t)s->q_len);
-    s->decoding = true;
-    return true;
-}
-
-int64_t mcu_site_decode_cost(const mcu_site_t *s)
-{
-    /* Decode time grows with the pixels of each access unit; before the first picture
-     * the size is unknown and a 360p picture is assumed. */
-    int64_t px = s->latest ? (int64_t)s->latest->width * s->latest->height : 640 * 360;
-    return px * (s->decoding ? s->batch.n : s->q_len);
+    start_decode(s);
 }
 
 static void arm_poll_timer(mcu_site_t *s, int64_t now);
@@ -347,15 +342,18 @@ static void on_poll_timer(uv_timer_t *t)
     int64_t now = now_us(s);
     mcu_stage_enter(MCU_STAGE_JITTER);
     send_nacks(s, now);
+    poll_video(s, now);
     arm_poll_timer(s, now);
     mcu_stage_leave();
 }
 
-/* The timer wakes for the next due NACK retry. Frames are taken out of the jitter buffer
- * by the conference's decode rounds (mcu_site_decode_begin), not by a timer per site. */
+/* The timer wakes for the jitter buffer's next frame or the next due NACK retry. */
 static void arm_poll_timer(mcu_site_t *s, int64_t now)
 {
-    int64_t next = mcu_rx_stream_nack_due(s->rx[1]);
+    int64_t next = mcu_rx_stream_next_deadline(s->rx[1]);
+    int64_t nack = mcu_rx_stream_nack_due(s->rx[1]);
+    if (nack < next)
+        next = nack;
     if (next == INT64_MAX || s->closing)
         return;
     int64_t wait_ms = next > now ? (next - now + US_PER_MS - 1) / US_PER_MS : 0;
@@ -524,6 +522,7 @@ static bool deliver_rtp(mcu_site_t *s, bool video, const struct sockaddr_in *fro
     }
     if (video) {
         send_nacks(s, now);
+        poll_video(s, now);
         arm_poll_timer(s, now);
     }
     mcu_stage_leave();
@@ -737,7 +736,6 @@ static void on_handle_closed(uv_handle_t *h)
         return;
     for (int i = 0; i < s->q_len; i++)
         free(s->queue[i].data);
-    av_frame_free(&s->batch.picture);
     av_frame_free(&s->latest);
     mcu_rx_stream_destroy(&s->rx[0]);
     mcu_rx_stream_destroy(&s->rx[1]);
@@ -758,8 +756,8 @@ void mcu_site_close(mcu_site_t *s, void (*done)(void *opaque), void *opaque)
     s->closing = true;
     s->done = done;
     s->done_opaque = opaque;
-    if (s->decoding)
-        return; /* mcu_site_decode_end resumes closing once the worker is back */
+    if (s->batch)
+        return; /* decode_done resumes closing once the worker is back */
     s->pending_closes = 1; /* the timer */
     for (int i = 0; i < SOCK_MAX; i++)
         s->pending_closes += s->socks[i].open;

@@ -4,8 +4,8 @@
  * good picture, and the keyframe requests it is owed.
  *
  *   datagram -> source check -> SRTP unprotect -> SSRC table -> RTP: rx_stream -> frames
- *            -> jitter buffer;   RTCP: parsed, feedback handed to the conference
- *   conference's decode round: due frames -> batch -> worker decodes -> latest picture
+ *            -> decode queue -> worker;   RTCP: parsed, feedback handed to the conference
+ *   worker done (uv_after_work, on the loop) -> latest picture (AVFrame reference)
  *
  * Who may send (against RTP bleed and injection), per media (video, audio):
  *   - a configured source address is enforced: anything else is dropped and counted;
@@ -29,15 +29,10 @@
  * MCU_SITE_PLI_RETRY_MS; FIR after MCU_SITE_FIR_AFTER_PLIS unanswered PLIs), a receiver
  * report every second, and TMMBR with the rate its tile needs (mcu_site_set_wanted_bps).
  *
- * Video is decoded in rounds that the conference drives from its output tick: at a tick
- * every site's due frames leave the jitter buffer, a few workers each decode a group of
- * sites, and the composite is drawn once they are back. A worker thus wakes once per
- * tick for many sites instead of once per access unit (each wake-up is a context switch
- * on the loop and the worker, and the decoders' caches go cold in between), and a frame
- * is decoded in time for the very tick it is shown at. One site's access units are
- * decoded in order by one worker at a time; the decoder is touched only by that worker.
- * The latest picture is a reference owned by the site on the loop; the compose step
- * takes its own reference.
+ * One site's access units are decoded in order by one worker at a time: the queue lives
+ * on the loop, a worker gets the batch queued so far, the next batch starts when it is
+ * back. The decoder is touched only by that worker. The latest picture is a reference
+ * owned by the site on the loop; the compose step takes its own reference.
  *
  * Keyframe requests: a damaged or missing frame sends a PLI at once, then every
  * MCU_SITE_PLI_RETRY_MS while the decoder waits for an IDR, never more often than that.
@@ -65,12 +60,6 @@
 /* Access units waiting for the decoder: a quarter second at 30 fps. More means the box
  * is overloaded; the oldest are dropped and a keyframe is requested. */
 #define MCU_SITE_DECODE_QUEUE 8
-/* Access units of one site decoded in one round at most: the composite waits for the
- * round, so this bounds what one site (a stream far above its announced rate, or a
- * burst after a stall) can add to every tick. 3 covers a 60 fps camera into a 25 fps
- * composite; the rest waits for the next round, and the queue bound above drops what
- * a site keeps sending beyond that. */
-#define MCU_SITE_ROUND_AUS 3
 /* The MCU's own SSRC as a receiver of site i (RTCP sender SSRC of RR/PLI/NACK). */
 #define MCU_SITE_LOCAL_SSRC_BASE 0x4D430100u
 /* Receiver reports to the site: RFC 3550 allows 5% of the session bandwidth; one compound
@@ -163,18 +152,6 @@ typedef struct mcu_site_audio_packet {
     uint32_t lost_before;
 } mcu_site_audio_packet_t;
 int mcu_site_take_audio(mcu_site_t *site, int64_t now_us, mcu_site_audio_packet_t *pkts, int max);
-
-/* A decode round, as the conference drives it. begin (loop) takes the frames due at
- * now_us out of the jitter buffer into the site's batch and returns true if there is
- * anything to decode; then run (one worker; touches only the decoder and the batch) and
- * end (loop: the latest picture, counters, a keyframe request) must follow, in that
- * order, before the next begin. A site being closed finishes closing in end. */
-bool mcu_site_decode_begin(mcu_site_t *site, int64_t now_us);
-void mcu_site_decode_run(mcu_site_t *site);
-void mcu_site_decode_end(mcu_site_t *site);
-/* What the batch (after begin) or the queue costs to decode, in relative units (pixels
- * times access units), for sharing a round's sites out among workers. */
-int64_t mcu_site_decode_cost(const mcu_site_t *site);
 
 /* Where the composite goes: configured, or learned from the site's media (symmetric
  * RTP). False while unknown. */

@@ -14,6 +14,7 @@
 
 #include "error.h"
 #include "log.h"
+#include "srtp_crypto.h"
 
 /* Fixed RTP header and RTCP common header (RFC 3550 5.1, 6.4). */
 #define RTP_FIXED_HEADER 12
@@ -326,9 +327,10 @@ static void init_libsrtp(void)
     /* Installed before srtp_init so that its self-test messages are caught too. */
     srtp_install_log_handler(on_srtp_log, NULL);
     init_status = srtp_init();
-    if (init_status == srtp_err_status_ok)
+    if (init_status == srtp_err_status_ok) {
         srtp_install_event_handler(on_srtp_event);
-    else
+        mcu_srtp_crypto_install(); /* logs why when it keeps libsrtp's own */
+    } else
         MCU_LOG_ERROR(LOG_OBJECT, "libsrtp failed to initialise (status %d)",
                       (int)init_status);
 }

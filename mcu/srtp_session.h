@@ -38,7 +38,8 @@
  * session keys). Key structs hold key material: callers wipe them (explicit_bzero) when
  * done. Packets are only touched during a call. A session is used by one thread at a
  * time; different sessions may be used from different threads at once. libsrtp is
- * initialised once per process, on the first mcu_srtp_create.
+ * initialised once per process, on the first mcu_srtp_create, with the AES-ICM and
+ * HMAC-SHA1 of mcu/srtp_crypto.h in place of its own.
  */
 #ifndef MCU_SRTP_SESSION_H
 #define MCU_SRTP_SESSION_H

@@ -9,7 +9,7 @@ PACKAGES=(
   build-essential gcc clang libclang-rt-dev cmake pkg-config git
   # media and network libraries
   libuv1-dev libavcodec-dev libavformat-dev libavfilter-dev libswscale-dev libavutil-dev
-  libswresample-dev libopus-dev libsrtp2-dev libyuv-dev libjansson-dev libmicrohttpd-dev
+  libswresample-dev libopus-dev libsrtp2-dev libssl-dev libyuv-dev libjansson-dev libmicrohttpd-dev
   # label NFC normalisation; mcuctl and the API test's HTTP client
   libunistring-dev libcurl4-openssl-dev
   # tile labels: shaping (Vietnamese diacritics) and font lookup

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libavutil/buffer.h>
+
 #include "mcu/error.h"
 
 static int align_up(int v) { return (v + MCU_CANVAS_ALIGN - 1) & ~(MCU_CANVAS_ALIGN - 1); }
@@ -10,6 +12,29 @@ static int align_up(int v) { return (v + MCU_CANVAS_ALIGN - 1) & ~(MCU_CANVAS_AL
 static int size_ok(int v)
 {
     return v >= MCU_CANVAS_MIN_SIDE && v <= MCU_CANVAS_MAX_SIDE && v % 2 == 0;
+}
+
+static void free_pixels(void *opaque, uint8_t *data) { free(data); }
+
+/* An aligned pixel buffer of c's size, reference counted (freed with its last ref). */
+static AVBufferRef *alloc_pixels(const mcu_canvas_t *c)
+{
+    void *mem = NULL;
+    if (posix_memalign(&mem, MCU_CANVAS_ALIGN, c->size) != 0)
+        return NULL;
+    AVBufferRef *b = av_buffer_create(mem, c->size, free_pixels, NULL, 0);
+    if (!b)
+        free(mem);
+    return b;
+}
+
+static void point_planes(mcu_canvas_t *c)
+{
+    size_t y_size = (size_t)c->stride[0] * (size_t)c->height;
+    size_t c_size = (size_t)c->stride[1] * (size_t)(c->height / 2);
+    c->data[0] = c->buf->data;
+    c->data[1] = c->data[0] + y_size;
+    c->data[2] = c->data[1] + c_size;
 }
 
 int mcu_canvas_create(int width, int height, mcu_canvas_t **out)
@@ -31,14 +56,12 @@ int mcu_canvas_create(int width, int height, mcu_canvas_t **out)
      * laid end to end each start aligned. At most 8192 * 8192 * 1.5 bytes: fits size_t. */
     size_t y_size = (size_t)c->stride[0] * (size_t)height;
     size_t c_size = (size_t)c->stride[1] * (size_t)(height / 2);
-    void *mem = NULL;
-    if (posix_memalign(&mem, MCU_CANVAS_ALIGN, y_size + 2 * c_size) != 0) {
+    c->size = y_size + 2 * c_size;
+    if (!(c->buf = alloc_pixels(c))) {
         free(c);
         return MCU_ERR_NOMEM;
     }
-    c->data[0] = mem;
-    c->data[1] = c->data[0] + y_size;
-    c->data[2] = c->data[1] + c_size;
+    point_planes(c);
     /* Padding bytes included, so nothing in the buffer is ever uninitialised. */
     memset(c->data[0], MCU_CANVAS_INIT_Y, y_size);
     memset(c->data[1], MCU_CANVAS_INIT_U, c_size);
@@ -51,9 +74,25 @@ void mcu_canvas_destroy(mcu_canvas_t **c)
 {
     if (!c || !*c)
         return;
-    free((*c)->data[0]);
+    av_buffer_unref(&(*c)->buf); /* the pixels go with the last frame that holds them */
     free(*c);
     *c = NULL;
+}
+
+int mcu_canvas_make_writable(mcu_canvas_t *c)
+{
+    if (!c)
+        return MCU_ERR_INVAL;
+    if (av_buffer_is_writable(c->buf))
+        return MCU_OK;
+    AVBufferRef *b = alloc_pixels(c);
+    if (!b)
+        return MCU_ERR_NOMEM;
+    memcpy(b->data, c->buf->data, c->size);
+    av_buffer_unref(&c->buf);
+    c->buf = b;
+    point_planes(c);
+    return MCU_OK;
 }
 
 static void fill_plane(uint8_t *p, int stride, int x, int y, int w, int h, uint8_t value)
@@ -78,6 +117,8 @@ int mcu_canvas_as_avframe(const mcu_canvas_t *c, AVFrame *f)
 {
     if (!c || !f || f->buf[0] || f->extended_buf)
         return MCU_ERR_INVAL;
+    if (!(f->buf[0] = av_buffer_ref(c->buf)))
+        return MCU_ERR_NOMEM;
     for (int p = 0; p < AV_NUM_DATA_POINTERS; p++) {
         f->data[p] = p < 3 ? c->data[p] : NULL;
         f->linesize[p] = p < 3 ? c->stride[p] : 0;

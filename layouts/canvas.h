@@ -21,9 +21,10 @@
  * may run on different threads at once; nobody may read a rectangle while it is being
  * written (the tick joins the tile writers before the encode).
  *
- * OWNERSHIP: mcu_canvas_create allocates; the canvas owns its pixels and frees them in
- * mcu_canvas_destroy. mcu_canvas_as_avframe lends the pixels to an AVFrame without
- * copying and without a reference count: see its comment for the lifetime.
+ * OWNERSHIP: mcu_canvas_create allocates; the pixels are one reference-counted buffer
+ * (libavutil's AVBufferRef) that the canvas holds, and that mcu_canvas_as_avframe shares
+ * with an AVFrame without copying. mcu_canvas_destroy drops the canvas's reference; the
+ * pixels go with the last one.
  */
 #ifndef MCU_CANVAS_H
 #define MCU_CANVAS_H
@@ -54,6 +55,8 @@ typedef struct mcu_canvas {
     int width, height;   /* even, MCU_CANVAS_MIN_SIDE..MCU_CANVAS_MAX_SIDE */
     uint8_t *data[3];    /* Y, U, V; each MCU_CANVAS_ALIGN-aligned */
     int stride[3];       /* bytes per row; multiples of MCU_CANVAS_ALIGN */
+    AVBufferRef *buf;    /* the three planes, one allocation of `size` bytes */
+    size_t size;
 } mcu_canvas_t;
 
 /* Allocates a width x height canvas filled with video black.
@@ -61,9 +64,16 @@ typedef struct mcu_canvas {
  * MCU_ERR_NOMEM (*out = NULL). */
 int mcu_canvas_create(int width, int height, mcu_canvas_t **out);
 
-/* Frees the canvas and sets *c = NULL. NULL and *c == NULL are no-ops. Any AVFrame that
- * borrowed it with mcu_canvas_as_avframe is dangling afterwards. */
+/* Frees the canvas and sets *c = NULL. NULL and *c == NULL are no-ops. A frame made by
+ * mcu_canvas_as_avframe keeps the pixels alive until it is unreferenced. */
 void mcu_canvas_destroy(mcu_canvas_t **c);
+
+/* Before drawing: when a frame still shares the pixels (an encoder that keeps pictures),
+ * the canvas moves to a copy of them, so the frame is never drawn over. A no-op while
+ * the canvas holds the only reference (the one-in, one-out encoder returns its
+ * reference within mcu_h264_enc_encode). 0, MCU_ERR_INVAL, or MCU_ERR_NOMEM (the canvas
+ * is then unchanged and still shared). */
+int mcu_canvas_make_writable(mcu_canvas_t *c);
 
 /* Fills rectangle r with one colour: Y in r, U and V in r's chroma (r.x/2, r.y/2,
  * r.w/2, r.h/2). r must have even x, y, w, h, lie inside the canvas and have w, h >= 0
@@ -71,20 +81,17 @@ void mcu_canvas_destroy(mcu_canvas_t **c);
  * 0, or MCU_ERR_INVAL (NULL canvas, bad rectangle; nothing written). */
 int mcu_canvas_fill(mcu_canvas_t *c, mcu_rect_t r, uint8_t y, uint8_t u, uint8_t v);
 
-/* Points an AVFrame at the canvas for the encoder, without copying: sets data[0..2],
- * linesize[0..2] (data[3], linesize[3] cleared), width, height, format
- * (AV_PIX_FMT_YUV420P), color_range (AVCOL_RANGE_MPEG) and sample_aspect_ratio (1:1).
- * Other fields (pts, pict_type, ...) are left to the caller.
+/* Points an AVFrame at the canvas for the encoder, without copying: a new reference to
+ * the pixels in buf[0], data[0..2], linesize[0..2] (data[3], linesize[3] cleared),
+ * width, height, format (AV_PIX_FMT_YUV420P), color_range (AVCOL_RANGE_MPEG) and
+ * sample_aspect_ratio (1:1). Other fields (pts, pict_type, ...) are left to the caller.
  *
- * Lifetime: the frame is NOT reference counted (buf[0] stays NULL) and owns nothing.
- * It is valid while the canvas lives; av_frame_unref on it just clears the fields.
- * libavcodec copies a non-refcounted frame inside avcodec_send_frame (av_frame_ref makes
- * a refcounted copy), so the canvas may be redrawn as soon as that call returns, even by
- * an encoder that keeps pictures for lookahead or frame threads. Do not hand the frame
- * to anything that keeps the data pointers beyond the call without copying them.
+ * Lifetime: the frame holds its own reference (av_frame_unref or av_frame_free drops
+ * it), so libavcodec takes the picture without copying it. While a frame holds the
+ * pixels the canvas must not be drawn on: call mcu_canvas_make_writable first.
  *
- * 0, or MCU_ERR_INVAL (NULL argument, or a frame that holds buffers: unref it first;
- * the frame is then untouched). */
+ * 0, MCU_ERR_NOMEM, or MCU_ERR_INVAL (NULL argument, or a frame that holds buffers:
+ * unref it first; the frame is then untouched). */
 int mcu_canvas_as_avframe(const mcu_canvas_t *c, AVFrame *f);
 
 #endif

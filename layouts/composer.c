@@ -14,6 +14,8 @@
 
 #include "codecs/av_err.h"
 #include "codecs/pix_fmt.h"
+#include "layouts/pyramid.h"
+#include "layouts/scale_dsp.h"
 #include "mcu/cpu.h"
 #include "mcu/error.h"
 
@@ -49,11 +51,12 @@ _Static_assert(MCU_COMPOSER_MAX_TILES == MCU_LAYOUT_MAX_CELLS,
  * 2x, where it touches every source pixel) into the canvas. Every source pixel is still
  * averaged in, as with the direct box, at a fraction of its cost: the direct box's
  * column pass for a non-integer ratio is plain C. Measured (mcu-bench kernels, this
- * project's 2-core AVX2 machine): 640x360 into 256x144, the Yên Mô grid tile, 38 us
- * against 88 us for the direct box (0.68 ms for 18 tiles instead of 1.6); 1280x720 into
- * 256x144, 51 us against 93. At most this many halvings: a 4096-wide source into a
- * 256-wide cell needs 3. */
+ * project's 2-core AVX2 machine): 640x360 into 256x144, the Yên Mô grid tile, 12 us
+ * (2x box, then scale_dsp's 320x180 -> 256x144 bilinear) against 106 us for libyuv's
+ * direct box; 1280x720 into 256x144, 32 us against 114. At most this many halvings: a
+ * 4096-wide source into a 256-wide cell needs 3. */
 #define HALVE_MAX_STEPS 3
+_Static_assert(HALVE_MAX_STEPS == MCU_PYRAMID_MAX_LEVELS, "a pyramid level for every step");
 
 /* swscale filter for the non-4:2:0 path: swscale's bilinear widens its taps to the
  * reduction factor (a tent over the whole footprint), so it does not alias when
@@ -77,6 +80,11 @@ typedef struct tile_state {
     /* 4:2:0 path, shrinking more than 2x: the halved pictures (see HALVE_MAX_STEPS),
      * re-made when the source or the placement changes size. */
     mcu_canvas_t *half[HALVE_MAX_STEPS];
+    /* 4:2:0 path, the bilinear step (layouts/scale_dsp): tap tables for luma [0] and
+     * chroma [1] and a row of scratch, made for the sizes below. */
+    int bl_src_w, bl_src_h, bl_dst_w, bl_dst_h;
+    mcu_scale_axis_t bl_cols[2], bl_rows[2];
+    uint8_t *bl_tmp;
 } tile_state_t;
 
 struct mcu_composer {
@@ -90,6 +98,10 @@ static uint8_t chroma_to_limited[256];
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
+/* The bilinear step's kernels, picked with libyuv's at init and switched with them by
+ * mcu_composer_force_c. */
+static mcu_scale_dsp_t scale_dsp;
+
 /* MCU_CPU_MASK (read by mcu/cpu.c) decides for libyuv too: when the project's kernels
  * run their C references (the mask removes AVX2, or the CPU lacks it), libyuv runs its
  * C paths as well, so every run is one of two tested configurations. */
@@ -101,6 +113,7 @@ static void init_process(void)
         MaskCpuFlags(LIBYUV_MASK_C_ONLY);
     else
         InitCpuFlags();
+    mcu_scale_dsp_init(&scale_dsp);
 
     for (int v = 0; v < 256; v++) {
         luma_to_limited[v] = (uint8_t)(16 + (v * 219 + 127) / 255);
@@ -124,6 +137,11 @@ static void tile_reset(tile_state_t *t)
     mcu_canvas_destroy(&t->scratch);
     for (int i = 0; i < HALVE_MAX_STEPS; i++)
         mcu_canvas_destroy(&t->half[i]);
+    for (int k = 0; k < 2; k++) {
+        mcu_scale_axis_free(&t->bl_cols[k]);
+        mcu_scale_axis_free(&t->bl_rows[k]);
+    }
+    free(t->bl_tmp);
     memset(t, 0, sizeof *t);
 }
 
@@ -141,6 +159,7 @@ void mcu_composer_force_c(bool on)
 {
     pthread_once(&init_once, init_process);
     MaskCpuFlags(on ? LIBYUV_MASK_C_ONLY : LIBYUV_MASK_ALL);
+    mcu_scale_dsp_init_flags(&scale_dsp, on ? 0 : ~0u);
 }
 
 /* ---- geometry helpers ---- */
@@ -244,38 +263,133 @@ static int tile_half(tile_state_t *t, int i, int w, int h, mcu_canvas_t **out)
     return MCU_OK;
 }
 
+/* Makes sure the tile's bilinear tables fit a w x h source placed as dst. */
+static int tile_prepare_bilinear(tile_state_t *t, int w, int h, mcu_rect_t dst)
+{
+    if (t->bl_tmp && t->bl_src_w == w && t->bl_src_h == h && t->bl_dst_w == dst.w &&
+        t->bl_dst_h == dst.h)
+        return MCU_OK;
+    for (int k = 0; k < 2; k++) {
+        mcu_scale_axis_free(&t->bl_cols[k]);
+        mcu_scale_axis_free(&t->bl_rows[k]);
+    }
+    free(t->bl_tmp);
+    t->bl_tmp = NULL;
+    const int sw[2] = {w, (w + 1) / 2}, sh[2] = {h, (h + 1) / 2};
+    const int dw[2] = {dst.w, dst.w / 2}, dh[2] = {dst.h, dst.h / 2};
+    int rc = MCU_OK;
+    for (int k = 0; k < 2 && rc == MCU_OK; k++) {
+        rc = mcu_scale_axis_init(&t->bl_cols[k], sw[k], dw[k]);
+        if (rc == MCU_OK)
+            rc = mcu_scale_axis_init(&t->bl_rows[k], sh[k], dh[k]);
+    }
+    if (rc == MCU_OK && !(t->bl_tmp = malloc((size_t)w)))
+        rc = MCU_ERR_NOMEM;
+    if (rc != MCU_OK) {
+        for (int k = 0; k < 2; k++) {
+            mcu_scale_axis_free(&t->bl_cols[k]);
+            mcu_scale_axis_free(&t->bl_rows[k]);
+        }
+        return rc;
+    }
+    t->bl_src_w = w;
+    t->bl_src_h = h;
+    t->bl_dst_w = dst.w;
+    t->bl_dst_h = dst.h;
+    return MCU_OK;
+}
+
+/* The last step within 2x, bilinear: layouts/scale_dsp, straight into the canvas. */
+static int draw_bilinear(tile_state_t *t, mcu_canvas_t *cv, const uint8_t *const p[3],
+                         const int ls[3], int w, int h, mcu_rect_t dst)
+{
+    int rc = tile_prepare_bilinear(t, w, h, dst);
+    if (rc != MCU_OK)
+        return rc;
+    uint8_t *d[3];
+    canvas_at(cv, dst, d);
+    for (int k = 0; k < 3; k++)
+        mcu_scale_plane(&scale_dsp, &t->bl_cols[k > 0], &t->bl_rows[k > 0], p[k], ls[k], d[k],
+                        cv->stride[k], t->bl_tmp);
+    return MCU_OK;
+}
+
+/* Bilinear sizes libyuv has dedicated SIMD row kernels for (exact 2x and 3/4
+ * reductions, an exact 2x enlargement, a vertical-only scale, a copy): faster there
+ * than the general two-tap filter (mcu-bench kernels: 1280x720 -> 640x360 took 20 us in
+ * libyuv, 58 us in scale_dsp). Every other ratio goes through libyuv's general column
+ * filter, which scale_dsp beats fourfold. */
+static bool libyuv_has_fast_path(int w, int h, mcu_rect_t dst)
+{
+    return w == dst.w || (w == 2 * dst.w && h == 2 * dst.h) ||
+           (4 * dst.w == 3 * w && 4 * dst.h == 3 * h) || (2 * w == dst.w && 2 * h == dst.h);
+}
+
 /* yuv420p / yuvj420p: libyuv, straight into the canvas (via halvings when shrinking more
  * than 2x on both axes, see HALVE_MAX_STEPS). */
+/* Whether a halving step is taken from a w x h picture placed as dst. */
+static bool halve_more(int w, int h, mcu_rect_t dst)
+{
+    return w > BOX_ABOVE_RATIO * dst.w && h > BOX_ABOVE_RATIO * dst.h && w % 4 == 0 &&
+           h % 4 == 0;
+}
+
 static int draw_libyuv(tile_state_t *t, mcu_canvas_t *cv, const uint8_t *const s[4],
                        const AVFrame *src, mcu_rect_t crop, mcu_rect_t dst)
 {
     const uint8_t *p[3] = {s[0], s[1], s[2]};
     int ls[3] = {src->linesize[0], src->linesize[1], src->linesize[2]};
     int w = crop.w, h = crop.h;
-    for (int i = 0; i < HALVE_MAX_STEPS && w > BOX_ABOVE_RATIO * dst.w &&
-                    h > BOX_ABOVE_RATIO * dst.h && w % 4 == 0 && h % 4 == 0;
-         i++) {
-        mcu_canvas_t *hv;
-        int rc = tile_half(t, i, w / 2, h / 2, &hv);
-        if (rc != MCU_OK)
-            return rc;
-        if (I420Scale(p[0], ls[0], p[1], ls[1], p[2], ls[2], w, h, hv->data[0], hv->stride[0],
-                      hv->data[1], hv->stride[1], hv->data[2], hv->stride[2], w / 2, h / 2,
-                      kFilterBox) != 0)
-            return MCU_ERR_INVAL;
-        for (int k = 0; k < 3; k++) {
-            p[k] = hv->data[k];
-            ls[k] = hv->stride[k];
+    /* The decode worker's halvings (layouts/pyramid.h) are of the whole picture. */
+    const bool whole = crop.x == 0 && crop.y == 0 && crop.w == src->width &&
+                       crop.h == src->height;
+    for (int i = 0; i < HALVE_MAX_STEPS && halve_more(w, h, dst); i++) {
+        const uint8_t *lp[3];
+        int lls[3];
+        if (whole && mcu_pyramid_level(src, i + 1, lp, lls)) {
+            for (int k = 0; k < 3; k++) {
+                p[k] = lp[k];
+                ls[k] = lls[k];
+            }
+        } else {
+            mcu_canvas_t *hv;
+            int rc = tile_half(t, i, w / 2, h / 2, &hv);
+            if (rc != MCU_OK)
+                return rc;
+            uint8_t *const hd[3] = {hv->data[0], hv->data[1], hv->data[2]};
+            if ((rc = mcu_pyramid_halve(p, ls, w, h, hd, hv->stride)) != MCU_OK)
+                return rc;
+            for (int k = 0; k < 3; k++) {
+                p[k] = hv->data[k];
+                ls[k] = hv->stride[k];
+            }
         }
         w /= 2;
         h /= 2;
     }
+    mcu_rect_t left = {0, 0, w, h};
+    if (pick_filter(left, dst) == kFilterBilinear && !libyuv_has_fast_path(w, h, dst))
+        return draw_bilinear(t, cv, p, ls, w, h, dst);
     uint8_t *d[3];
     canvas_at(cv, dst, d);
-    mcu_rect_t left = {0, 0, w, h};
     int rc = I420Scale(p[0], ls[0], p[1], ls[1], p[2], ls[2], w, h, d[0], cv->stride[0], d[1],
                        cv->stride[1], d[2], cv->stride[2], dst.w, dst.h, pick_filter(left, dst));
     return rc == 0 ? MCU_OK : MCU_ERR_INVAL; /* only fails on arguments checked above */
+}
+
+int mcu_composer_halvings(int src_w, int src_h, mcu_rect_t cell, mcu_fit_t fit)
+{
+    mcu_rect_t dst, crop;
+    if (src_w < 2 || src_h < 2 || mcu_layout_fit(cell, src_w, src_h, fit, &dst, &crop) != MCU_OK)
+        return 0;
+    if (crop.x != 0 || crop.y != 0 || crop.w != src_w || crop.h != src_h)
+        return 0;
+    int n = 0, w = src_w, h = src_h;
+    for (; n < HALVE_MAX_STEPS && halve_more(w, h, dst); n++) {
+        w /= 2;
+        h /= 2;
+    }
+    return n;
 }
 
 /* Makes sure the tile's swscale context and scratch fit this source and placement. */

@@ -6,10 +6,11 @@
  * the placed rectangle of the canvas planes, at the tile's offset, with the canvas
  * strides. Pixels outside the cell are never written.
  *
- *   cell (from the layout)             yuv420p / yuvj420p: libyuv I420Scale, SIMD picked
- *   +--------------------------+       at run time, writing the canvas directly; box
- *   |   bar (background)       |       filter when shrinking more than 2x, bilinear
- *   +--------------------------+       otherwise (see composer.c).
+ *   cell (from the layout)             yuv420p / yuvj420p: exact 2x box halvings (libyuv)
+ *   +--------------------------+       while more than 2x remains, then bilinear within
+ *   |   bar (background)       |       2x straight into the canvas: layouts/scale_dsp
+ *   +--------------------------+       (AVX2), or libyuv for the ratios it has its own
+ *                                      SIMD for (2x, 3/4, copy; see composer.c).
  *   |   placed picture (dst)   |       yuvj420p / full range: the tile is then mapped to
  *   +--------------------------+       limited range in place (the canvas is one range).
  *   |   bar (background)       |       anything else (yuv422p, yuv444p, nv12, 10-bit...):
@@ -36,12 +37,16 @@
  * changes libyuv's process-wide CPU flags: call it only while no draw runs (startup,
  * tests).
  *
- * CPU dispatch: libyuv picks its SIMD kernels from the CPU at run time. MCU_CPU_MASK=0
- * (or a value that is not a number) in the environment, read once at the first
- * mcu_composer_create, or mcu_composer_force_c(true) forces libyuv's C paths
- * (MaskCpuFlags(1): the "initialised" bit alone, no SIMD). swscale keeps its own
+ * CPU dispatch: libyuv and scale_dsp pick their SIMD kernels from the CPU at run time.
+ * MCU_CPU_MASK=0 (or a value that is not a number) in the environment, read once at the
+ * first mcu_composer_create, or mcu_composer_force_c(true) forces libyuv's C paths
+ * (MaskCpuFlags(1): the "initialised" bit alone, no SIMD) and scale_dsp's reference. swscale keeps its own
  * dispatch (FFmpeg's av_force_cpu_flags is the process-wide knob there and belongs to
  * whoever owns the process: it also affects every decoder and the encoder).
+ *
+ * Halvings made ahead: when the picture carries them (layouts/pyramid.h, made by the
+ * decode worker while the picture was still in its cache), the halving steps take them
+ * instead of reading the whole picture; the tile comes out the same, byte for byte.
  *
  * OWNERSHIP: the composer owns its per-tile swscale contexts and scratch buffers, freed
  * by mcu_composer_destroy. The source frame and the canvas stay the caller's; the source
@@ -113,14 +118,20 @@ void mcu_composer_destroy(mcu_composer_t **c);
 int mcu_composer_draw(mcu_composer_t *c, mcu_canvas_t *canvas, int tile_index,
                       mcu_rect_t cell, const AVFrame *src, mcu_fit_t fit);
 
+/* How many exact 2x halvings mcu_composer_draw takes for a yuv420p picture of
+ * src_w x src_h drawn into `cell` with `fit`, when they are of the whole picture (0 when
+ * the fit crops it): the levels worth making ahead with layouts/pyramid.h, which the
+ * draw then uses instead of halving the picture itself. 0 for arguments it refuses. */
+int mcu_composer_halvings(int src_w, int src_h, mcu_rect_t cell, mcu_fit_t fit);
+
 /* Fills `cell` with the no-signal tile (MCU_COMPOSER_NOSIG_*), with its inner frame
  * when the cell is large enough to show one. The label module writes the site's name
  * over it later. 0, or MCU_ERR_INVAL (NULL arguments, cell not even or not inside). */
 int mcu_composer_draw_no_signal(mcu_composer_t *c, mcu_canvas_t *canvas, mcu_rect_t cell);
 
-/* true: libyuv runs its C reference paths (MaskCpuFlags(1)); false: the SIMD detected
- * for this CPU (MaskCpuFlags(-1)), whatever MCU_CPU_MASK said. Process-wide; only while
- * no draw runs. */
+/* true: libyuv runs its C reference paths (MaskCpuFlags(1)) and scale_dsp its C
+ * reference; false: the SIMD detected for this CPU (MaskCpuFlags(-1)), whatever
+ * MCU_CPU_MASK said. Process-wide; only while no draw runs. */
 void mcu_composer_force_c(bool on);
 
 #endif

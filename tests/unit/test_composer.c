@@ -240,7 +240,7 @@ static void canvas_basics(void **state)
         assert_int_equal(mcu_canvas_fill(NULL, r, 0, 0, 0), MCU_ERR_INVAL);
         expect_outside_poison(cv, r);
 
-        /* The AVFrame view: same pixels, no buffers, safe to unref. */
+        /* The AVFrame view: same pixels, one more reference to them. */
         AVFrame *f = av_frame_alloc();
         assert_non_null(f);
         f->pts = 1234;
@@ -250,20 +250,40 @@ static void canvas_basics(void **state)
         assert_int_equal(f->format, AV_PIX_FMT_YUV420P);
         assert_int_equal(f->color_range, AVCOL_RANGE_MPEG);
         assert_int_equal(f->pts, 1234);
-        assert_null(f->buf[0]);
+        assert_non_null(f->buf[0]);
         for (int p = 0; p < 3; p++) {
             assert_ptr_equal(f->data[p], cv->data[p]);
             assert_int_equal(f->linesize[p], cv->stride[p]);
         }
         assert_null(f->data[3]);
-        /* A reference made from it is a copy that outlives the canvas's next draw. */
+        /* A reference made from it shares the pixels (libavcodec copies nothing)... */
         AVFrame *ref = av_frame_alloc();
         assert_non_null(ref);
         assert_int_equal(av_frame_ref(ref, f), 0);
-        assert_ptr_not_equal(ref->data[0], cv->data[0]);
-        assert_int_equal(ref->data[0][r.x], 1);
-        av_frame_free(&ref);
+        assert_ptr_equal(ref->data[0], cv->data[0]);
         av_frame_unref(f);
+        /* ...and drawing after make_writable never touches what a frame still holds. */
+        uint8_t *shared = cv->data[0];
+        assert_int_equal(mcu_canvas_make_writable(cv), MCU_OK);
+        assert_ptr_not_equal(cv->data[0], shared);
+        assert_memory_equal(cv->data[0], ref->data[0], (size_t)cv->stride[0] * (size_t)h);
+        assert_int_equal(mcu_canvas_fill(cv, r, 9, 9, 9), MCU_OK);
+        assert_int_equal(ref->data[0][r.x], 1);
+        assert_int_equal(cv->data[0][r.x], 9);
+        /* The canvas may go first: the frame keeps the pixels it holds. */
+        mcu_canvas_t *gone = NULL;
+        assert_int_equal(mcu_canvas_create(w, h, &gone), MCU_OK);
+        assert_int_equal(mcu_canvas_as_avframe(gone, f), MCU_OK);
+        mcu_canvas_destroy(&gone);
+        assert_int_equal(f->data[0][0], MCU_CANVAS_INIT_Y);
+        av_frame_unref(f);
+        /* Sole owner again: make_writable keeps the same pixels. */
+        shared = cv->data[0];
+        assert_int_equal(mcu_canvas_make_writable(cv), MCU_OK);
+        assert_ptr_equal(cv->data[0], shared);
+        assert_int_equal(mcu_canvas_make_writable(NULL), MCU_ERR_INVAL);
+        av_frame_free(&ref);
+        assert_int_equal(mcu_canvas_fill(cv, r, 1, 1, 1), MCU_OK);
         /* A frame that holds buffers is refused, untouched. */
         f->format = AV_PIX_FMT_GRAY8;
         f->width = f->height = 4;
@@ -358,8 +378,8 @@ static void solid_into_cell(void **state)
     mcu_composer_destroy(&comp);
 }
 
-/* libyuv's SIMD kernels against its C kernels: random pictures, odd sizes, random cells
- * and fits, whole canvases compared (guard bytes included). */
+/* The SIMD kernels (libyuv's, scale_dsp's) against their C references: random pictures,
+ * odd sizes, random cells and fits, whole canvases compared (guard bytes included). */
 static void simd_matches_c(void **state)
 {
     (void)state;
@@ -584,8 +604,8 @@ static void yen_mo_grid20(void **state)
     mcu_composer_force_c(false);
     double sws_ms = time_swscale_alternative(cv, &l, src);
     printf("Yên Mô compose, 18 x 640x360 -> grid20 1280x720, %d iterations:\n"
-           "  libyuv SIMD, straight into the canvas  %.3f ms\n"
-           "  libyuv C (MaskCpuFlags(1))             %.3f ms\n"
+           "  SIMD (libyuv + scale_dsp), in place   %.3f ms\n"
+           "  C (libyuv MaskCpuFlags(1), scale_dsp) %.3f ms\n"
            "  swscale into temporaries + copy        %.3f ms\n",
            BENCH_ITERS, simd_ms, c_ms, sws_ms);
 

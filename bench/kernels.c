@@ -15,10 +15,13 @@
 #include "layouts/canvas.h"
 #include "layouts/composer.h"
 #include "layouts/label.h"
+#include "layouts/scale_dsp.h"
 #include "mcu/cpu.h"
 #include "mcu/error.h"
 #include "mcu/mix_dsp.h"
 #include "mcu/mixer.h"
+#include "mcu/srtp_crypto.h"
+#include "mcu/srtp_session.h"
 
 /* ---- timing ---- */
 
@@ -32,8 +35,8 @@
 /* Most calls in one batch: keeps the count well inside a long whatever seconds_per_case
  * asks (a 10 ns kernel reaches it only at about 10 s per batch). */
 #define MAX_ITERS (1L << 30)
-/* Implementations in one case at most: the scale family's six. */
-#define MAX_IMPLS 6
+/* Implementations in one case at most: the scale family's eight. */
+#define MAX_IMPLS 8
 /* Room for an op name such as "1280x720->1280x720" or "blend_row_uv n=640". */
 #define OP_NAME_MAX 48
 
@@ -71,11 +74,15 @@ typedef struct scale_size {
 static const scale_size_t SCALE_SIZES[] = {
     {640, 360, 320, 180},    /* 360p site into a grid16 tile */
     {640, 360, 256, 144},    /* into a grid20 tile (256x180 cell, letterboxed): box */
+    {320, 180, 256, 144},    /* that tile's last step, after the composer's 2x box */
     {1280, 720, 256, 144},   /* 720p site into the same tile: 5x, box */
     {1280, 720, 640, 360},   /* 720p site into a grid4 tile: exactly 2x, bilinear */
     {640, 360, 426, 240},    /* 360p site into a grid9 tile: odd chroma width (213) */
     {960, 540, 320, 180},    /* 540p site into a grid16 tile: 3x, box */
     {1280, 720, 1280, 720},  /* 720p site alone in grid1: 1:1, a copy */
+    {320, 180, 640, 360},    /* a small site enlarged 2x into a grid4 tile */
+    {640, 360, 1280, 720},   /* 360p site alone in grid1: 2x up */
+    {480, 270, 1280, 720},   /* a 270p site alone in grid1: 2.67x up, general ratio */
 };
 
 /* ---- blend ---- */
@@ -112,6 +119,17 @@ static const int BLEND_ROWS[] = {320, 1280};
 /* The clip cases' sums span twice int16's range, so about half the samples saturate and
  * both sides of the clamp run. */
 #define CLIP_ACC_SPAN (2 * 65536)
+
+/* ---- srtp ---- */
+
+/* Payload bytes of the protect cases: an Opus packet at 32 kbit/s in 20 ms (80 bytes of
+ * audio, ~100 with its header) and a full video packet (the packetizer's 1200-byte MTU,
+ * codecs/h264_rtp.h). */
+static const int SRTP_PAYLOADS[] = {100, 1200};
+#define SRTP_PAYLOAD_MAX 1200
+#define RTP_HEADER 12
+/* Any SSRC; the key is the seeded generator's. */
+#define SRTP_SSRC 0x5eed5eedu
 
 /* xorshift64 start state: any nonzero value; fixed, so every run gets the same inputs. */
 #define RNG_SEED 0x9E3779B97F4A7C15ull
@@ -273,7 +291,34 @@ typedef struct scale_job {
     enum FilterMode filter;
     struct SwsContext *sws;
     mcu_canvas_t *sws_dst;
+    const mcu_scale_dsp_t *dsp;         /* scale_dsp bilinear: its kernels, axes, row */
+    const mcu_scale_axis_t *cols, *rows; /* [0] luma, [1] chroma */
+    uint8_t *tmp;
 } scale_job_t;
+
+/* The canvas planes at the top-left of the job's cell. */
+static void cell_planes(const scale_job_t *j, uint8_t *d[3])
+{
+    const mcu_canvas_t *cv = j->canvas;
+    const mcu_rect_t r = j->cell;
+    d[0] = cv->data[0] + (size_t)r.y * (size_t)cv->stride[0] + (size_t)r.x;
+    for (int k = 1; k < 3; k++)
+        d[k] = cv->data[k] + (size_t)(r.y / 2) * (size_t)cv->stride[k] + (size_t)(r.x / 2);
+}
+
+static int run_scale_dsp(void *ctx, long iters)
+{
+    const scale_job_t *j = ctx;
+    const AVFrame *s = j->src;
+    const mcu_canvas_t *cv = j->canvas;
+    uint8_t *d[3];
+    cell_planes(j, d);
+    for (long i = 0; i < iters; i++)
+        for (int k = 0; k < 3; k++)
+            mcu_scale_plane(j->dsp, &j->cols[k > 0], &j->rows[k > 0], s->data[k],
+                            s->linesize[k], d[k], cv->stride[k], j->tmp);
+    return MCU_OK;
+}
 
 static int run_composer(void *ctx, long iters)
 {
@@ -294,9 +339,7 @@ static int run_i420scale(void *ctx, long iters)
     const mcu_canvas_t *cv = j->canvas;
     const mcu_rect_t r = j->cell;
     uint8_t *d[3];
-    d[0] = cv->data[0] + (size_t)r.y * (size_t)cv->stride[0] + (size_t)r.x;
-    for (int k = 1; k < 3; k++)
-        d[k] = cv->data[k] + (size_t)(r.y / 2) * (size_t)cv->stride[k] + (size_t)(r.x / 2);
+    cell_planes(j, d);
     for (long i = 0; i < iters; i++)
         if (I420Scale(s->data[0], s->linesize[0], s->data[1], s->linesize[1], s->data[2],
                       s->linesize[2], s->width, s->height, d[0], cv->stride[0], d[1],
@@ -356,8 +399,24 @@ static int bench_scale_size(const bench_t *b, const scale_size_t *sz, mcu_canvas
     AVFrame *src = NULL;
     mcu_canvas_t *sws_dst = NULL;
     struct SwsContext *sws[2] = {NULL, NULL};
+    mcu_scale_axis_t cols[2] = {{0}}, rows[2] = {{0}};
+    uint8_t *tmp = NULL;
+    mcu_scale_dsp_t dsp[2];
+    mcu_scale_dsp_init_flags(&dsp[0], 0);
+    mcu_scale_dsp_init(&dsp[1]);
+    /* scale_dsp runs the composer's bilinear range only (within 2x on both axes). */
+    const bool bilinear = composer_filter(sz) == kFilterBilinear;
 
     int rc = make_source(sz->src_w, sz->src_h, rng, &src);
+    for (int k = 0; k < 2 && rc == MCU_OK && bilinear; k++) {
+        rc = mcu_scale_axis_init(&cols[k], k ? (sz->src_w + 1) / 2 : sz->src_w,
+                                 k ? sz->dst_w / 2 : sz->dst_w);
+        if (rc == MCU_OK)
+            rc = mcu_scale_axis_init(&rows[k], k ? (sz->src_h + 1) / 2 : sz->src_h,
+                                     k ? sz->dst_h / 2 : sz->dst_h);
+    }
+    if (rc == MCU_OK && bilinear && !(tmp = malloc((size_t)sz->src_w)))
+        rc = MCU_ERR_NOMEM;
     if (rc == MCU_OK)
         rc = mcu_canvas_create(sz->dst_w + SWS_DST_SLACK, sz->dst_h, &sws_dst);
     for (int k = 0; k < 2 && rc == MCU_OK; k++) {
@@ -377,6 +436,13 @@ static int bench_scale_size(const bench_t *b, const scale_size_t *sz, mcu_canvas
     };
     const scale_job_t base = {.src = src, .canvas = canvas, .composer = composer, .cell = cell};
     scale_job_t ref = base, comp = base, box = base, bil = base, sw[2] = {base, base};
+    scale_job_t sd[2] = {base, base};
+    for (int k = 0; k < 2; k++) {
+        sd[k].dsp = &dsp[k];
+        sd[k].cols = cols;
+        sd[k].rows = rows;
+        sd[k].tmp = tmp;
+    }
     ref.filter = composer_filter(sz);
     box.filter = kFilterBox;
     bil.filter = kFilterBilinear;
@@ -392,17 +458,28 @@ static int bench_scale_size(const bench_t *b, const scale_size_t *sz, mcu_canvas
         .n_impls = 6,
         .impls = {
             {"libyuv C", run_i420scale, &ref, true},
-            {"composer (libyuv)", run_composer, &comp, false},
+            {"composer", run_composer, &comp, false},
             {"libyuv I420Scale box", run_i420scale, &box, false},
             {"libyuv I420Scale bilinear", run_i420scale, &bil, false},
             {SWS_NAMES[0], run_swscale, &sw[0], false},
             {SWS_NAMES[1], run_swscale, &sw[1], false},
         },
     };
+    if (bilinear) {
+        c.impls[c.n_impls++] = (bench_impl_t){"scale_dsp bilinear c", run_scale_dsp, &sd[0], false};
+        if (dsp[1].blend_rows != dsp[0].blend_rows)
+            c.impls[c.n_impls++] =
+                (bench_impl_t){"scale_dsp bilinear avx2", run_scale_dsp, &sd[1], false};
+    }
     snprintf(c.op, sizeof c.op, "%dx%d->%dx%d", sz->src_w, sz->src_h, sz->dst_w, sz->dst_h);
     rc = run_case(b, &c);
 
 done:
+    free(tmp);
+    for (int k = 0; k < 2; k++) {
+        mcu_scale_axis_free(&cols[k]);
+        mcu_scale_axis_free(&rows[k]);
+    }
     for (int k = 0; k < 2; k++)
         sws_freeContext(sws[k]);
     mcu_canvas_destroy(&sws_dst);
@@ -686,6 +763,85 @@ done:
     return rc;
 }
 
+/* ---- srtp ---- */
+
+/* One packet protected again and again with a new sequence number each call, as a
+ * sender does. */
+typedef struct srtp_job {
+    mcu_srtp_t *srtp;
+    int payload;
+    uint16_t seq;
+    _Alignas(8) uint8_t pkt[RTP_HEADER + SRTP_PAYLOAD_MAX + MCU_SRTP_MAX_OVERHEAD];
+} srtp_job_t;
+
+static int run_srtp_protect(void *ctx, long iters)
+{
+    srtp_job_t *j = ctx;
+    for (long i = 0; i < iters; i++) {
+        const uint8_t hdr[RTP_HEADER] = {
+            0x80, 96, (uint8_t)(j->seq >> 8), (uint8_t)j->seq, 0, 0, 0, 0,
+            (uint8_t)(SRTP_SSRC >> 24), (uint8_t)(SRTP_SSRC >> 16), (uint8_t)(SRTP_SSRC >> 8),
+            (uint8_t)SRTP_SSRC};
+        memcpy(j->pkt, hdr, sizeof hdr);
+        j->seq++;
+        size_t len = RTP_HEADER + (size_t)j->payload;
+        int rc = mcu_srtp_protect(j->srtp, j->pkt, &len, sizeof j->pkt, false);
+        if (rc != MCU_OK)
+            return rc;
+    }
+    return MCU_OK;
+}
+
+/* SRTP protect of one packet, AES_CM_128_HMAC_SHA1_80, through mcu_srtp: with
+ * libsrtp's built-in crypto (the reference) and with mcu/srtp_crypto's libcrypto types.
+ * The reference sessions are made while MCU_SRTP_CRYPTO=libsrtp holds off the
+ * installation, which then follows: this must be the process's first SRTP use. When it
+ * is not, or the caller's environment keeps libsrtp's own, one implementation is timed
+ * under the backend's name. */
+static int bench_srtp(const bench_t *b, uint64_t *rng)
+{
+    enum { N = sizeof SRTP_PAYLOADS / sizeof SRTP_PAYLOADS[0] };
+    const char *env = getenv("MCU_SRTP_CRYPTO");
+    const bool pristine = strcmp(mcu_srtp_crypto_backend(), "libsrtp") == 0 && !env;
+    mcu_srtp_key_t key = {.suite = MCU_SRTP_AES_CM_128_HMAC_SHA1_80,
+                          .len = mcu_srtp_key_len(MCU_SRTP_AES_CM_128_HMAC_SHA1_80)};
+    fill_random(key.bytes, key.len, rng);
+    srtp_job_t *ref = calloc(N, sizeof *ref), *mine = calloc(N, sizeof *mine);
+    int rc = ref && mine ? MCU_OK : MCU_ERR_NOMEM;
+    const char *ref_name = NULL, *mine_name = NULL;
+    if (rc == MCU_OK && pristine) {
+        setenv("MCU_SRTP_CRYPTO", "libsrtp", 1);
+        for (int k = 0; rc == MCU_OK && k < N; k++)
+            rc = mcu_srtp_create(&key, MCU_SRTP_OUTBOUND, &ref[k].srtp);
+        unsetenv("MCU_SRTP_CRYPTO");
+        ref_name = "libsrtp built-in";
+        if (rc == MCU_OK && mcu_srtp_crypto_install() != MCU_OK)
+            rc = MCU_ERR_SRTP;
+    }
+    for (int k = 0; rc == MCU_OK && k < N; k++)
+        rc = mcu_srtp_create(&key, MCU_SRTP_OUTBOUND, &mine[k].srtp);
+    mine_name = mcu_srtp_crypto_backend();
+    for (int k = 0; rc == MCU_OK && k < N; k++) {
+        ref[k].payload = mine[k].payload = SRTP_PAYLOADS[k];
+        fill_random(ref[k].pkt, sizeof ref[k].pkt, rng);
+        memcpy(mine[k].pkt, ref[k].pkt, sizeof mine[k].pkt);
+        bench_case_t c = {.family = "srtp", .rate_unit = "MB/s",
+                          .units = RTP_HEADER + SRTP_PAYLOADS[k]};
+        snprintf(c.op, sizeof c.op, "protect %d B AES_CM_128_HMAC_SHA1_80", SRTP_PAYLOADS[k]);
+        if (ref_name)
+            c.impls[c.n_impls++] = (bench_impl_t){ref_name, run_srtp_protect, &ref[k], false};
+        c.impls[c.n_impls++] = (bench_impl_t){mine_name, run_srtp_protect, &mine[k], false};
+        rc = run_case(b, &c);
+    }
+    for (int k = 0; ref && k < N; k++)
+        mcu_srtp_destroy(&ref[k].srtp);
+    for (int k = 0; mine && k < N; k++)
+        mcu_srtp_destroy(&mine[k].srtp);
+    free(ref);
+    free(mine);
+    return rc;
+}
+
 /* ---- entry ---- */
 
 int mcu_bench_kernels(FILE *out, double seconds_per_case)
@@ -698,7 +854,9 @@ int mcu_bench_kernels(FILE *out, double seconds_per_case)
         .libyuv_c_default = mcu_cpu_flags() == 0,
     };
     uint64_t rng = RNG_SEED;
-    int rc = bench_scale(&b, &rng);
+    int rc = bench_srtp(&b, &rng); /* first: its reference needs libsrtp's own crypto */
+    if (rc == MCU_OK)
+        rc = bench_scale(&b, &rng);
     if (rc == MCU_OK)
         rc = bench_blend(&b, &rng);
     if (rc == MCU_OK)

@@ -34,6 +34,15 @@
  *   1 clip, 3 clip_minus). Impls "c" and mcu_mix_dsp_init's choice. rate: "Msamples/s"
  *   (input samples: 18 x 960 for the tick).
  *
+ *   family "srtp": "protect 100 B AES_CM_128_HMAC_SHA1_80" and "protect 1200 B ..." (an
+ *   audio and a full video payload, RTP header not counted in the name), through
+ *   mcu_srtp_protect: "libsrtp built-in", with the crypto libsrtp was built with (NSS on
+ *   Debian; the reference), against "libcrypto", with mcu/srtp_crypto's AES-ICM and
+ *   HMAC-SHA1. The reference needs this to be the process's first SRTP use: it runs
+ *   first, and is left out (one implementation, named by mcu_srtp_crypto_backend) when
+ *   the libcrypto types are already in place or MCU_SRTP_CRYPTO is set. rate: "MB/s" of
+ *   packet bytes protected.
+ *
  * Output: one JSON object per line (JSON Lines), one line per implementation, e.g.
  *   {"kind":"kernel","family":"mix","op":"mac n=960","impl":"avx2","ns_per_call":61.2,
  *    "rate":15686.27,"rate_unit":"Msamples/s","speedup_vs_ref":4.812}
@@ -44,7 +53,7 @@
  * time one batch of every implementation in turn with CLOCK_MONOTONIC, interleaved so
  * that a clock-frequency change or a busy neighbour core hits every version alike;
  * ns_per_call is the median batch's time per call. Inputs are random (a seeded
- * xorshift, the same every run). The whole run takes about 19 x seconds_per_case plus
+ * xorshift, the same every run). The whole run takes about 21 x seconds_per_case plus
  * warm-up and calibration (under 10 s at 0.3).
  *
  * Threads: "libyuv C" needs libyuv's process-wide CPU flags switched off

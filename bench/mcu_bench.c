@@ -6,14 +6,15 @@
  *   mcu-bench machine                          the machine record
  *   mcu-bench live     [run options]           one real-time run (mcu|ffmpeg|gstreamer)
  *   mcu-bench capacity [run options] --target N [--max-trials K]
- *   mcu-bench pipeline [run options] --frames F  the floor and the in-process throughput
+ *   mcu-bench pipeline [run options] --frames F [--paced]
+ *                                                the floor and the in-process throughput
  *   mcu-bench fanout   --composite FILE --receivers 1,10,100,500 [--seconds S]
  *   mcu-bench kernels  [--seconds-per-case S]
  *   mcu-bench report   FILE.jsonl OUT.md
  *
  * run options: --system S --sites N --input-dir DIR --input 360p25 [--clips K]
  *              --output 720p25 [--video-kbps K] [--seconds S] [--warmup S]
- *              [--port-base P] [--workdir DIR] [--mcu PATH]
+ *              [--port-base P] [--workdir DIR] [--mcu PATH] [--round K]
  * Inputs are DIR/<input>-<k>.ts, k = 1..clips (scripts/bench.sh makes and caches them).
  * Every measurement is one JSON object per line on stdout (see bench/report.h);
  * scripts/bench.sh collects them into bench/results/<date>-<host>.jsonl and the report.
@@ -37,6 +38,7 @@
 #include "bench/report.h"
 #include "codecs/h264_enc.h"
 #include "mcu/error.h"
+#include "mcu/heap.h"
 #include "mcu/log.h"
 
 /* Ports of live runs: sites, receivers +400, the daemon's API +800. Below Linux's
@@ -61,6 +63,7 @@ static void usage(void)
             "               --input 360p25 [--clips K] --output 720p25 [--video-kbps K]\n"
             "               [--seconds S] [--warmup S] [--port-base P] [--workdir DIR]\n"
             "               [--mcu PATH] [--target N] [--max-trials K] [--frames F]\n"
+            "               [--round K] [--paced]\n"
             "  fanout:      --composite FILE --receivers 1,10,100,500 [--seconds S]\n"
             "  kernels:     [--seconds-per-case S]\n"
             "  report:      FILE.jsonl OUT.md\n");
@@ -150,7 +153,18 @@ typedef struct opts {
     int counts[BENCH_MAX_COUNTS], n_counts;
     double seconds_per_case;
     bool seconds_given;
+    int round;                  /* --round: tags live and pipeline records (0: none) */
+    bool paced;                 /* --paced: the pipeline at the output rate */
 } opts_t;
+
+/* bench.sh runs the scenario several rounds over: a record says which one it is from, so
+ * that the report takes its ratios within a round (bench/report.h). */
+static json_t *tag_round(json_t *rec, int round)
+{
+    if (rec && round > 0)
+        json_object_set_new(rec, "round", json_integer(round));
+    return rec;
+}
 
 static int load_clips(opts_t *o)
 {
@@ -179,7 +193,9 @@ static int parse(int argc, char **argv, opts_t *o)
         {"target", required_argument, NULL, 't'},     {"max-trials", required_argument, NULL, 'T'},
         {"frames", required_argument, NULL, 'f'},     {"composite", required_argument, NULL, 'c'},
         {"receivers", required_argument, NULL, 'r'},
-        {"seconds-per-case", required_argument, NULL, 'C'}, {NULL, 0, NULL, 0}};
+        {"seconds-per-case", required_argument, NULL, 'C'},
+        {"round", required_argument, NULL, 'R'},      {"paced", no_argument, NULL, 'P'},
+        {NULL, 0, NULL, 0}};
     const char *output = "720p25";
     int c;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -209,6 +225,8 @@ static int parse(int argc, char **argv, opts_t *o)
                 o->counts[o->n_counts++] = atoi(t);
             break;
         case 'C': o->seconds_per_case = atof(optarg); break;
+        case 'R': o->round = atoi(optarg); break;
+        case 'P': o->paced = true; break;
         default: return MCU_ERR_INVAL;
         }
     }
@@ -228,6 +246,7 @@ int main(int argc, char **argv)
         usage();
         return 2;
     }
+    mcu_heap_configure(); /* as the daemon: the pipeline runs its modules */
     signal(SIGPIPE, SIG_IGN);
     mcu_log_set_level(MCU_LOG_WARN);
     av_log_set_level(AV_LOG_ERROR); /* x264's closing summary is not a measurement */
@@ -289,7 +308,7 @@ int main(int argc, char **argv)
         if (rc == MCU_OK && strcmp(cmd, "live") == 0) {
             json_t *rec = NULL;
             rc = mcu_bench_live_run(&o->live, &rec);
-            emit(rec);
+            emit(tag_round(rec, o->round));
         } else if (rc == MCU_OK && strcmp(cmd, "capacity") == 0) {
             json_t *rec = NULL;
             rc = mcu_bench_capacity(&o->live, o->live.sites, o->target, o->max_trials, stdout,
@@ -302,13 +321,14 @@ int main(int argc, char **argv)
                                               .video_kbps = o->live.video_kbps,
                                               .audio_kbps = o->live.audio_kbps,
                                               .frames = o->frames > 0 ? o->frames : 250,
-                                              .receivers = o->live.sites};
+                                              .receivers = o->live.sites,
+                                              .paced = o->paced};
             memcpy(pc.clips, o->live.clips, sizeof pc.clips);
             snprintf(pc.input, sizeof pc.input, "%s", o->live.input);
             json_t *fl = NULL, *tp = NULL;
             rc = mcu_bench_pipeline_run(&pc, &fl, &tp);
-            emit(fl);
-            emit(tp);
+            emit(tag_round(fl, o->round));
+            emit(tag_round(tp, o->round));
         }
         for (int k = 0; k < o->live.n_clips; k++)
             mcu_bench_media_free(&o->live.clips[k]);

@@ -42,6 +42,8 @@ static void parse_line(const char *line, mcu_bench_metrics_t *m)
         m->video_ticks = v;
     else if (sscanf(line, "mcu_video_ticks_missed_total %lf", &v) == 1)
         m->missed_ticks = v;
+    else if (sscanf(line, "mcu_video_ticks_late_total %lf", &v) == 1)
+        m->late_ticks = v;
     else if (sscanf(line, "mcu_video_frames_sent_total %lf", &v) == 1)
         m->frames_sent = v;
     else if (sscanf(line, "mcu_audio_ticks_missed_total %lf", &v) == 1)

@@ -16,6 +16,7 @@
 
 typedef struct mcu_bench_metrics {
     double video_ticks, missed_ticks, frames_sent, audio_missed;
+    double late_ticks;          /* made right after a slow frame instead of skipped */
     double pictures_decoded;        /* all sites */
     double pictures_damaged;
     double process_cpu_s;

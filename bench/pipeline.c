@@ -24,6 +24,7 @@
 #include "layouts/composer.h"
 #include "layouts/label.h"
 #include "layouts/layout.h"
+#include "layouts/pyramid.h"
 #include "mcu/config.h"
 #include "mcu/error.h"
 #include "mcu/jitter.h"
@@ -166,6 +167,9 @@ typedef struct bench_site {
     mcu_h264_dec_t *dec;
     bool reset_pending;             /* the next access unit follows lost data */
     AVFrame *latest;                /* the latest good picture (buf[0] NULL: none yet) */
+    bool new_picture;               /* decoded this round: its halvings are due */
+    mcu_rect_t cell;                /* where it is shown (0x0: not shown) */
+    mcu_pyramid_pool_t *pyramid;    /* as mcu/site.c: halvings made right after decoding */
     uint64_t pictures, damaged;
     mcu_opus_dec_t *adec;
     int16_t pcm[PIPE_PCM_PENDING];  /* decoded, waiting for the next mix tick */
@@ -230,6 +234,15 @@ static int64_t clock_ns(clockid_t id)
     struct timespec ts;
     clock_gettime(id, &ts);
     return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
+}
+
+/* The paced loop's wait for a frame's wall-clock time (CLOCK_MONOTONIC ns); a frame
+ * that is already late starts at once. The sleep costs no thread CPU time. */
+static void sleep_until(int64_t t_ns)
+{
+    struct timespec ts = {.tv_sec = (time_t)(t_ns / NS_PER_S), .tv_nsec = (long)(t_ns % NS_PER_S)};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
+    }
 }
 
 /* Charges the thread CPU time since the previous lap to `st`. Laps are contiguous, so
@@ -453,6 +466,7 @@ static int decode_video(bench_site_t *s)
         if (av_frame_ref(s->latest, pic.frame) < 0)
             return MCU_ERR_NOMEM;
         s->pictures++;
+        s->new_picture = true;
     } else if (rc == 1 || rc < 0) {
         s->damaged++;
     }
@@ -506,6 +520,18 @@ static int drain(pipe_t *p, bool video, int64_t now_us)
             int rc = video ? decode_video(s) : decode_audio(s);
             if (rc < 0)
                 return rc;
+            if (!video || !s->new_picture)
+                continue;
+            /* As mcu/site.c decode_work: the tile's halvings while the picture is hot,
+             * charged to compose as there. */
+            lap(p, ST_DECODE_VIDEO);
+            s->new_picture = false;
+            rc = mcu_pyramid_attach(s->pyramid, s->latest,
+                                    mcu_composer_halvings(s->latest->width, s->latest->height,
+                                                          s->cell, MCU_FIT_LETTERBOX));
+            if (rc < 0)
+                return rc;
+            lap(p, ST_COMPOSE);
         }
         lap(p, video ? ST_DECODE_VIDEO : ST_DECODE_AUDIO);
     }
@@ -640,6 +666,8 @@ static int run_frame(pipe_t *p, int64_t k)
         return rc;
 
     /* compose, as mcu/conference.c video_work: blank slots get the background */
+    if ((rc = mcu_canvas_make_writable(p->canvas)) < 0)
+        return rc;
     for (int c = 0; c < p->layout.n_cells; c++) {
         mcu_rect_t cell = p->layout.cells[c];
         if (c >= p->cfg.sites) {
@@ -667,6 +695,7 @@ static int run_frame(pipe_t *p, int64_t k)
     p->vframe->pts = pts;
     p->au_len = 0;
     rc = mcu_h264_enc_encode(p->venc, p->vframe, false, collect_au, p);
+    av_frame_unref(p->vframe); /* the canvas is the composer's again */
     if (rc < 0)
         return rc;
     lap(p, ST_ENCODE_VIDEO);
@@ -698,6 +727,7 @@ static void pipe_free(pipe_t *p)
         mcu_rx_stream_destroy(&s->rx_video);
         mcu_rx_stream_destroy(&s->rx_audio);
         mcu_h264_dec_destroy(&s->dec);
+        mcu_pyramid_pool_destroy(&s->pyramid);
         av_frame_free(&s->latest);
         mcu_opus_dec_destroy(&s->adec);
         mcu_label_bitmap_free(&s->label);
@@ -814,6 +844,8 @@ static int setup_site(pipe_t *p, int i)
     mcu_h264_dec_config_default(&dc);
     if (rc == MCU_OK)
         rc = mcu_h264_dec_create(&dc, &s->dec);
+    if (rc == MCU_OK)
+        rc = mcu_pyramid_pool_create(&s->pyramid);
     if (rc == MCU_OK && !(s->latest = av_frame_alloc()))
         rc = MCU_ERR_NOMEM;
     if (rc == MCU_OK)
@@ -840,6 +872,7 @@ static int setup_compose(pipe_t *p)
         rc = mcu_label_create(NULL, &p->labeler);
     for (int c = 0; rc == MCU_OK && c < p->layout.n_cells && c < cfg->sites; c++) {
         mcu_rect_t cell = p->layout.cells[c];
+        p->sites[c].cell = cell;
         int max_w = mcu_label_max_width(cell);
         if (max_w > 0)
             rc = mcu_label_render(p->labeler, site_names[(size_t)c % N_SITE_NAMES],
@@ -948,6 +981,8 @@ static int make_records(const pipe_t *p, int64_t cpu_ns, int64_t wall_ns, json_t
                        "video_encode_ms_per_frame", r3(ms[ST_ENCODE_VIDEO]),
                        "audio_encode_ms_per_frame", r3(ms[ST_ENCODE_AUDIO]),
                        "cpu_ms_per_frame", r3(floor_ms));
+    if (*floor && cfg->paced)
+        json_object_set_new(*floor, "paced", json_true());
     double per_core = cpu_ms > 0 ? cfg->sites * (1000.0 / cfg->out_fps) / cpu_ms : 0;
     json_t *tp = json_pack("{s:s, s:i, s:s, s:s, s:i, s:i, s:f, s:f, s:f, s:f}", "kind",
                            "throughput", "sites", cfg->sites, "input", input, "output", output,
@@ -967,6 +1002,8 @@ static int make_records(const pipe_t *p, int64_t cpu_ns, int64_t wall_ns, json_t
     }
     if (!bad)
         bad = json_object_set_new(tp, "sites_per_core_at_output_fps", json_real(r3(per_core)));
+    if (!bad && cfg->paced)
+        bad = json_object_set_new(tp, "paced", json_true());
     json_decref(stages);
     if (bad) {
         json_decref(tp);
@@ -1019,16 +1056,21 @@ int mcu_bench_pipeline_run(const mcu_bench_pipeline_config_t *cfg, json_t **floo
 
     /* The timed loop, a block of output frames at a time; the input of each block is
      * prepared before its clocks start. */
-    int64_t cpu_ns = 0, wall_ns = 0;
+    int64_t cpu_ns = 0, wall_ns = 0, paced_start = 0;
     int64_t block = (int64_t)cfg->out_fps * PIPE_BLOCK_SECONDS;
     for (int64_t k0 = 0; k0 < cfg->frames && rc == MCU_OK; k0 += block) {
         int64_t k1 = k0 + block < cfg->frames ? k0 + block : cfg->frames;
         if ((rc = prepare_block(p, k1 - 1)) < 0)
             break;
         int64_t wall0 = clock_ns(CLOCK_MONOTONIC);
+        if (cfg->paced && k0 == 0)
+            paced_start = wall0;
         int64_t cpu0 = p->last_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID);
-        for (int64_t k = k0; k < k1 && rc == MCU_OK; k++)
+        for (int64_t k = k0; k < k1 && rc == MCU_OK; k++) {
+            if (cfg->paced)
+                sleep_until(paced_start + k * NS_PER_S / cfg->out_fps);
             rc = run_frame(p, k);
+        }
         lap(p, ST_LOOP);
         wall_ns += clock_ns(CLOCK_MONOTONIC) - wall0;
         cpu_ns += p->last_ns - cpu0;

@@ -31,6 +31,15 @@
  * each receiver. RTP packetizing and SRTP protection of the INPUT (what the sites would
  * have done) happen outside the timed loop, a second of media ahead at a time.
  *
+ * Paced (cfg.paced): the same loop, but each output frame waits for its wall-clock
+ * time (frame k at k / out_fps after the start) as a real-time system must, and the
+ * thread sleeps in between. The work is the same; what changes is that every frame
+ * starts on a core that has been idle (or busy with something else) for the rest of
+ * the frame period, with colder caches, and on a virtual machine after its virtual CPU
+ * was halted. The paced floor is then the least any real-time MCU pays here for the
+ * codecs alone; its gap to the unpaced floor is what running in real time costs on this
+ * machine. Both records say "paced": true; "fps" is then the output rate.
+ *
  * Why one thread: the result is a per-core figure. The daemon spreads decoding and the
  * compose+encode step over a worker pool; a machine's capacity is this figure times the
  * cores it can give the MCU, less what the event loop and the kernel's receive path
@@ -48,6 +57,7 @@
 #define MCU_BENCH_PIPELINE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "bench/media.h"
 
@@ -65,6 +75,7 @@ typedef struct mcu_bench_pipeline_config {
     int frames;                /* output frames to run: 1..MCU_BENCH_PIPELINE_MAX_FRAMES */
     int receivers;             /* receivers the packetized composite is protected and sent
                                   to: 0..1024 (MCU_TX_MAX_RECEIVERS) */
+    bool paced;                /* each frame at its wall-clock time (see above) */
 } mcu_bench_pipeline_config_t;
 
 /* Longest run: an hour at 60 fps. Far beyond any useful measurement; it keeps every

@@ -8,6 +8,12 @@
  * are not JSON objects, have an unknown kind, or are longer than 1 MiB are skipped and
  * counted in the report; at most 4096 records are read, the rest counted.
  *
+ * Rounds: live and floor records may carry "round" (mcu-bench --round K). The 18-site
+ * scenario's target 1 ratios are then taken between the records of one round and
+ * judged on their median over the rounds, as are its delay and compose figures; the
+ * side-by-side tables compare each row with the MCU and the floor of its own round.
+ * Records without a round are round 0, one round.
+ *
  * Output, all in the directory of md_path (for md_path "dir/2026-11-25-h.md"):
  *
  *   dir/2026-11-25-h.md                    the report

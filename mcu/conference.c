@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/resource.h>
 
 #include "codecs/h264_enc.h"
@@ -24,6 +25,7 @@
 #include "mcu/sdp.h"
 #include "mcu/site.h"
 #include "mcu/stage_clock.h"
+#include "mcu/worker.h"
 #include "mcu/tx_stream.h"
 
 #define US_PER_MS 1000
@@ -71,7 +73,7 @@ typedef struct slot_label {
 
 /* One video frame of one profile, handed to a worker and back. */
 typedef struct video_job {
-    uv_work_t work;
+    mcu_work_t work;
     struct profile_out *prof;
     int n_tiles;
     compose_tile_t tiles[MCU_LAYOUT_MAX_CELLS];
@@ -98,6 +100,10 @@ typedef struct profile_out {
     uv_timer_t timer;
     int64_t start_us;
     uint64_t tick;
+    /* A tick that came while the last frame was still being made: made right after it
+     * (see video_tick), at most one. */
+    bool owed;
+    uint64_t owed_tick;
     video_job_t *job;           /* non-NULL while a worker composes and encodes */
     uint8_t *au_buf;
     bool idr_wanted;
@@ -179,7 +185,7 @@ typedef struct audio_out {      /* one encoded 20 ms packet */
 
 /* One 20 ms audio tick, handed to a worker and back. */
 typedef struct audio_job {
-    uv_work_t work;
+    mcu_work_t work;
     mcu_conference_t *conf;
     int n_pkts[MCU_MAX_SITES];
     mcu_site_audio_packet_t pkts[MCU_MAX_SITES][CONF_AUDIO_PKTS_PER_TICK];
@@ -208,7 +214,18 @@ struct mcu_conference {
     uv_timer_t audio_timer;
     int64_t audio_start_us;
     uint64_t audio_tick;
+    /* The output path's threads (mcu/worker.h), never queued behind the sites' decode
+     * jobs in libuv's pool: compose + encode on `output`, the audio mix on `mixing`.
+     * The mix (~0.3 ms a tick) has a thread of its own so that a 20 ms tick never waits
+     * behind a video encode (10-30 ms on a loaded box): sharing one FIFO, the output's
+     * audio came in 40 ms gaps under packet loss, when IDRs make the encodes longest. */
+    mcu_worker_t *output;
+    mcu_worker_t *mixing;
     audio_job_t *audio_job;     /* non-NULL while a worker mixes */
+    /* The one audio job, made once: jobs never overlap (a tick waits for the busy mixer)
+     * and at ~580 KB (every site's packets of a tick) a fresh zeroed one every 20 ms
+     * was the heap's largest churn. */
+    audio_job_t *audio_slot;
     uint64_t audio_job_tick;    /* the tick that job mixes */
     int audio_owed;             /* ticks that came while it ran: mixed right after it */
     mcu_opus_dec_t *audio_dec[MCU_MAX_SITES];       /* audio worker only */
@@ -369,11 +386,16 @@ static AVFrame *copy_canvas(const mcu_canvas_t *cv)
     return f;
 }
 
-static void video_work(uv_work_t *w)
+static void video_work(mcu_work_t *w)
 {
     video_job_t *j = w->data;
     profile_out_t *p = j->prof;
     mcu_stage_enter(MCU_STAGE_COMPOSE);
+    if (mcu_canvas_make_writable(p->canvas) != MCU_OK) {
+        mcu_stage_leave();
+        j->rc = MCU_ERR_NOMEM; /* the last picture is still the encoder's: skip this one */
+        return;
+    }
     if (j->layout_gen != p->drawn_layout_gen) {
         /* A new layout: whatever the old cells covered and the new ones do not is
          * background now. */
@@ -406,7 +428,11 @@ static void video_work(uv_work_t *w)
         j->rc = MCU_ERR_NOMEM;
         return;
     }
-    mcu_canvas_as_avframe(p->canvas, f);
+    if (mcu_canvas_as_avframe(p->canvas, f) != MCU_OK) {
+        av_frame_free(&f);
+        j->rc = MCU_ERR_NOMEM;
+        return;
+    }
     f->pts = j->pts;
     mcu_stage_enter(MCU_STAGE_ENCODE);
     if (j->bitrate_bps > 0)
@@ -425,8 +451,9 @@ static void record_delay(mcu_conference_t *c, int64_t d)
 }
 
 static void serve_preview_waiters(mcu_conference_t *c, const AVFrame *composite);
+static void start_video_job(profile_out_t *p, uint64_t tick, int64_t now);
 
-static void video_done(uv_work_t *w, int status)
+static void video_done(mcu_work_t *w, int status)
 {
     video_job_t *j = w->data;
     profile_out_t *p = j->prof;
@@ -448,6 +475,11 @@ static void video_done(uv_work_t *w, int status)
     av_frame_free(&j->preview);
     p->job = NULL;
     free(j);
+    if (p->owed && !c->stopping) {
+        p->owed = false;
+        c->stats.late_ticks++;
+        start_video_job(p, p->owed_tick, now);
+    }
 }
 
 static void video_tick(uv_timer_t *t);
@@ -477,15 +509,30 @@ static void video_tick(uv_timer_t *t)
         return;
     arm_video_tick(p);
     if (p->job) {
-        c->stats.missed_ticks++;
+        /* The last frame is still being made (a slow frame, or the machine paused the
+         * worker): this one is made as soon as it is done, late by less than a period,
+         * rather than dropped; receivers' jitter buffers absorb that. A second tick
+         * meanwhile is skipped: the output never queues up behind a slow frame. */
+        if (!p->owed) {
+            p->owed = true;
+            p->owed_tick = p->tick;
+        } else {
+            c->stats.missed_ticks++;
+        }
         return;
     }
+    start_video_job(p, p->tick, now);
+}
+
+static void start_video_job(profile_out_t *p, uint64_t tick, int64_t now)
+{
+    mcu_conference_t *c = p->conf;
     video_job_t *j = calloc(1, sizeof *j);
     if (!j)
         return;
     j->prof = p;
     j->au = p->au_buf;
-    j->pts = (int64_t)p->tick * MCU_H264_CLOCK_RATE / p->cfg.fps;
+    j->pts = (int64_t)tick * MCU_H264_CLOCK_RATE / p->cfg.fps;
     apply_pending(c);
     assign_slots(c, now);
     j->layout_gen = c->layout_gen;
@@ -495,6 +542,7 @@ static void video_tick(uv_timer_t *t)
         layout.n_cells = 0;
     j->n_tiles = layout.n_cells < c->n_showing ? layout.n_cells : c->n_showing;
     memset(p->tile_bps, 0, sizeof p->tile_bps);
+    mcu_rect_t shown_in[MCU_MAX_SITES] = {{0}}; /* each site's cell here, for its decoder */
     if (p->bitrate_target != p->bitrate_applied) {
         j->bitrate_bps = p->bitrate_target;
         p->bitrate_applied = p->bitrate_target;
@@ -507,6 +555,8 @@ static void video_tick(uv_timer_t *t)
         if (site < 0)
             continue;
         mcu_site_t *s = c->sites[site];
+        if (tile->cell.w * tile->cell.h > shown_in[site].w * shown_in[site].h)
+            shown_in[site] = tile->cell;
         tile->video_muted = c->ctl.sites[site].video_muted;
         tile->speaker = site == c->speaker.active;
         tile->label_gen = c->label_gen[site];
@@ -531,6 +581,8 @@ static void video_tick(uv_timer_t *t)
             c->counted_arrival[site] = arrival;
         }
     }
+    for (int i = 0; i < c->n_sites; i++)
+        mcu_site_set_tile(c->sites[i], p->index, shown_in[i], c->cfg.fit);
     if (p->idr_wanted && now - p->last_forced_idr_us >= MCU_CONF_IDR_MIN_INTERVAL_MS * US_PER_MS) {
         j->force_idr = true;
         p->idr_wanted = false;
@@ -539,7 +591,7 @@ static void video_tick(uv_timer_t *t)
     }
     j->work.data = j;
     p->job = j;
-    if (uv_queue_work(c->loop, &j->work, video_work, video_done) != 0) {
+    if (mcu_worker_submit(c->output, &j->work, video_work, video_done) != MCU_OK) {
         p->job = NULL;
         if (j->bitrate_bps > 0)
             p->bitrate_applied = 0; /* hand the target to the next job instead */
@@ -549,7 +601,7 @@ static void video_tick(uv_timer_t *t)
 
 /* ---------------------------------------------------------------- audio tick */
 
-static void audio_work(uv_work_t *w)
+static void audio_work(mcu_work_t *w)
 {
     audio_job_t *j = w->data;
     mcu_conference_t *c = j->conf;
@@ -597,7 +649,7 @@ static void audio_work(uv_work_t *w)
 
 static void start_audio_job(mcu_conference_t *c, uint64_t tick, int64_t now);
 
-static void audio_done(uv_work_t *w, int status)
+static void audio_done(mcu_work_t *w, int status)
 {
     audio_job_t *j = w->data;
     mcu_conference_t *c = j->conf;
@@ -624,7 +676,6 @@ static void audio_done(uv_work_t *w, int status)
     }
     c->audio_job = NULL;
     uint64_t done_tick = c->audio_job_tick;
-    free(j);
     if (c->audio_owed > 0 && !c->stopping) { /* a tick that came meanwhile, mixed now */
         c->audio_owed--;
         start_audio_job(c, done_tick + 1, now);
@@ -633,9 +684,7 @@ static void audio_done(uv_work_t *w, int status)
 
 static void start_audio_job(mcu_conference_t *c, uint64_t tick, int64_t now)
 {
-    audio_job_t *j = calloc(1, sizeof *j);
-    if (!j)
-        return;
+    audio_job_t *j = c->audio_slot; /* every field the job reads is set here or by it */
     j->conf = c;
     j->rtp_ts = (uint32_t)(tick * MCU_MIXER_FRAME_SAMPLES);
     for (int i = 0; i < c->n_sites; i++)
@@ -645,10 +694,8 @@ static void start_audio_job(mcu_conference_t *c, uint64_t tick, int64_t now)
     j->work.data = j;
     c->audio_job = j;
     c->audio_job_tick = tick;
-    if (uv_queue_work(c->loop, &j->work, audio_work, audio_done) != 0) {
+    if (mcu_worker_submit(c->mixing, &j->work, audio_work, audio_done) != MCU_OK)
         c->audio_job = NULL;
-        free(j);
-    }
 }
 
 static void audio_tick(uv_timer_t *t)
@@ -906,6 +953,17 @@ static void load_state(mcu_conference_t *c)
         MCU_LOG_WARN("conference", "state file %s ignored: %s", path, why);
 }
 
+/* The output path's threads: one per profile, but at most half the cores (the other
+ * half decodes): one on the 2-core machine, where a tick's 720p job takes ~8 ms. */
+static int output_threads(int n_profiles)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int cap = cores >= 4 ? (int)(cores / 2) : 1;
+    if (cap > MCU_WORKER_MAX_THREADS)
+        cap = MCU_WORKER_MAX_THREADS;
+    return n_profiles < 1 ? 1 : n_profiles < cap ? n_profiles : cap;
+}
+
 int mcu_conference_create(uv_loop_t *loop, const mcu_config_t *cfg, mcu_conference_t **out)
 {
     *out = NULL;
@@ -921,6 +979,12 @@ int mcu_conference_create(uv_loop_t *loop, const mcu_config_t *cfg, mcu_conferen
     uv_timer_init(loop, &c->audio_timer);
     c->housekeeping.data = c->audio_timer.data = c;
     int rc = mcu_mixer_create(cfg->n_sites, &c->mixer);
+    if (rc == MCU_OK && !(c->audio_slot = calloc(1, sizeof *c->audio_slot)))
+        rc = MCU_ERR_NOMEM;
+    if (rc == MCU_OK)
+        rc = mcu_worker_create(loop, output_threads(cfg->n_profiles), "mcu-output", &c->output);
+    if (rc == MCU_OK)
+        rc = mcu_worker_create(loop, 1, "mcu-audio", &c->mixing);
     c->n_profiles = cfg->n_profiles;
     for (int p = 0; p < cfg->n_profiles && rc == MCU_OK; p++)
         rc = create_profile(c, p);
@@ -974,6 +1038,7 @@ int mcu_conference_start(mcu_conference_t *c)
 }
 
 static void on_closed(uv_handle_t *h) { ((mcu_conference_t *)h->data)->pending_closes--; }
+static void on_output_closed(void *opaque) { ((mcu_conference_t *)opaque)->pending_closes--; }
 static void on_site_closed(void *opaque) { ((mcu_conference_t *)opaque)->pending_closes--; }
 
 void mcu_conference_stop(mcu_conference_t *c)
@@ -996,6 +1061,14 @@ void mcu_conference_stop(mcu_conference_t *c)
             continue;
         c->pending_closes++;
         mcu_site_close(c->sites[i], on_site_closed, c);
+    }
+    mcu_worker_t **workers[] = {&c->output, &c->mixing};
+    for (size_t i = 0; i < 2; i++) {
+        if (!*workers[i])
+            continue;
+        c->pending_closes++;
+        mcu_worker_close(*workers[i], on_output_closed, c); /* queued jobs: done, cancelled */
+        *workers[i] = NULL;
     }
     serve_preview_waiters(c, NULL); /* nobody waits for a frame that will not come */
     if (c->state_dirty && c->cfg.control.state_file[0])
@@ -1028,6 +1101,7 @@ void mcu_conference_destroy(mcu_conference_t **pc)
         mcu_tx_stream_destroy(&c->audio_tx[i]);
     }
     mcu_mixer_destroy(&c->mixer);
+    free(c->audio_slot);
     free(c->preview_cache);
     free(c);
     *pc = NULL;

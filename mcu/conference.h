@@ -5,16 +5,18 @@
  *
  *   video tick (1/fps, per profile, drift-free on uv_hrtime):
  *     loop: take a reference to each site's latest picture, pick the layout
- *     worker: compose straight into the canvas, encode once
+ *     output thread (mcu/worker.h, never queued behind the sites' decodes in libuv's
+ *     pool): compose straight into the canvas, encode once
  *     loop: packetize once, send the same packets to every receiver of the profile
  *   audio tick (20 ms):
  *     loop: take each site's due audio packets
- *     worker: decode (PLC on gaps), mix, mix-minus for the top talkers, encode
+ *     output thread: decode (PLC on gaps), mix, mix-minus for the top talkers, encode
  *             1 + talkers times per profile
  *     loop: send the shared mix to everyone but the talkers, each talker its own
  *
- * A tick whose previous job is still running is counted as missed and skipped: the
- * output frame rate never queues up behind a slow frame.
+ * A tick whose previous job is still running is made right after it (late, counted in
+ * late_ticks); a second one meanwhile is counted as missed and skipped: the output
+ * frame rate never queues up behind a slow frame.
  *
  * Operator control (layout, slot modes, mutes, labels, gains: mcu/control.h) is set on
  * the loop with mcu_conference_set_control and takes effect at the start of the next
@@ -56,7 +58,8 @@ typedef struct mcu_conference mcu_conference_t;
 
 typedef struct mcu_conference_stats {
     uint64_t video_ticks;
-    uint64_t missed_ticks;      /* ticks skipped because the previous frame was not done */
+    uint64_t missed_ticks;      /* ticks skipped: two came while a frame was being made */
+    uint64_t late_ticks;        /* ticks made late, right after the frame before them */
     uint64_t frames_out;
     uint64_t forced_idrs;
     uint64_t audio_ticks;

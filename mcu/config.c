@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "error.h"
+#include "io_batch.h"
 #include "json_where.h"
 
 /* Profile bounds: 160x90 is the smallest picture a label still fits on; 1080p is the
@@ -90,6 +91,7 @@ static void base_config(mcu_config_t *cfg)
     cfg->fit = MCU_FIT_LETTERBOX;
     snprintf(cfg->sdp_dir, sizeof cfg->sdp_dir, "sdp");
     cfg->log_level = MCU_LOG_INFO;
+    cfg->io_batch_us = MCU_IO_BATCH_DEFAULT_US;
     cfg->speaker = (mcu_speaker_config_t){.hold_ms = MCU_SPEAKER_HOLD_MS_DEFAULT,
                                           .rolling_interval_ms = MCU_ROLLING_INTERVAL_MS_DEFAULT};
     cfg->control.listen.sin_family = AF_INET;
@@ -635,7 +637,7 @@ static int parse_array(ctx_t *c, json_t *root, const char *key, size_t max, json
 int mcu_config_parse(const char *text, size_t len, mcu_config_t *cfg, mcu_config_error_t *err)
 {
     static const char *const keys[] = {"conference", "profiles", "sites", "log_level",
-                                       "speaker", "control", NULL};
+                                       "io_batch_us", "speaker", "control", NULL};
     mcu_config_error_t scratch;
     ctx_t c = {.text = text, .len = len, .err = err ? err : &scratch};
     memset(c.err, 0, sizeof *c.err);
@@ -665,6 +667,8 @@ int mcu_config_parse(const char *text, size_t len, mcu_config_t *cfg, mcu_config
         else
             cfg->log_level = (mcu_log_level_t)l;
     }
+    if (rc == MCU_OK)
+        rc = get_int(&c, root, "", "io_batch_us", 0, MCU_IO_BATCH_MAX_US, &cfg->io_batch_us);
     json_t *sec = json_object_get(root, "speaker");
     if (rc == MCU_OK && sec)
         rc = parse_speaker(&c, sec, cfg);

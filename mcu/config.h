@@ -36,7 +36,9 @@
  *                 "token_file": "mcu-control.token",
  *                 "state_file": "..."},     default: the config's path with .json
  *                                           replaced by .state.json; "" keeps none
- *     "log_level": "info"
+ *     "log_level": "info",
+ *     "io_batch_us": 2000       the loop takes datagrams on this grid when idle
+ *                               (io_batch.h); 0 wakes it for each one
  *   }
  *
  * The built-in default (mcu_config_default) is the 18-site Yên Mô scenario of
@@ -169,6 +171,7 @@ typedef struct mcu_config {
     mcu_fit_t fit;
     char sdp_dir[MCU_PATH_MAX];
     mcu_log_level_t log_level;
+    int io_batch_us;            /* the loop's I/O moderation grid (io_batch.h); 0: off */
     int n_profiles;
     mcu_profile_config_t profiles[MCU_MAX_PROFILES];
     int n_sites;

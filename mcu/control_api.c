@@ -645,8 +645,10 @@ static void get_metrics(mcu_control_api_t *api, mcu_http_request_t *r)
     mcu_conference_get_stats(c, &st);
     struct { const char *name, *help; uint64_t v; } counters[] = {
         {"mcu_video_ticks_total", "Output video ticks.", st.video_ticks},
-        {"mcu_video_ticks_missed_total", "Video ticks skipped: the previous frame was not done.",
-         st.missed_ticks},
+        {"mcu_video_ticks_missed_total",
+         "Video ticks skipped: two came while a frame was being made.", st.missed_ticks},
+        {"mcu_video_ticks_late_total",
+         "Video ticks made late, right after the slow frame before them.", st.late_ticks},
         {"mcu_video_frames_sent_total", "Composite frames encoded and sent.", st.frames_out},
         {"mcu_video_keyframes_forced_total", "IDRs forced by keyframe requests.", st.forced_idrs},
         {"mcu_audio_ticks_total", "20 ms audio mix ticks.", st.audio_ticks},

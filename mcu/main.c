@@ -27,6 +27,8 @@
 #include "mcu/config.h"
 #include "mcu/control_api.h"
 #include "mcu/error.h"
+#include "mcu/heap.h"
+#include "mcu/io_batch.h"
 #include "mcu/log.h"
 
 #define EXIT_CONFIG 2
@@ -39,6 +41,8 @@ typedef struct app {
     uv_loop_t *loop;
     mcu_conference_t *conf;
     mcu_control_api_t *api;
+    mcu_io_batch_t *io_batch;
+    int io_batch_us;
     const char *config_path;
     uv_signal_t sigint, sigterm, sighup;
     uv_timer_t stop_timer, stats_timer;
@@ -64,12 +68,13 @@ static void write_stats(const app_t *a, FILE *f)
     mcu_conference_stats_t st;
     mcu_conference_get_stats(a->conf, &st);
     fprintf(f,
-            "{\"video_ticks\": %llu, \"missed_ticks\": %llu, \"frames_out\": %llu, "
+            "{\"video_ticks\": %llu, \"missed_ticks\": %llu, \"late_ticks\": %llu, "
+            "\"frames_out\": %llu, "
             "\"forced_idrs\": %llu, \"audio_ticks\": %llu, \"audio_missed\": %llu, "
             "\"delay_p50_ms\": %.1f, \"delay_p99_ms\": %.1f, \"cpu_s_per_frame\": %.4f, "
             "\"sites\": [",
             (unsigned long long)st.video_ticks, (unsigned long long)st.missed_ticks,
-            (unsigned long long)st.frames_out, (unsigned long long)st.forced_idrs,
+            (unsigned long long)st.late_ticks, (unsigned long long)st.frames_out, (unsigned long long)st.forced_idrs,
             (unsigned long long)st.audio_ticks, (unsigned long long)st.audio_missed,
             st.delay_p50_us / 1000.0, st.delay_p99_us / 1000.0, st.cpu_s_per_frame);
     for (int i = 0; i < mcu_conference_n_sites(a->conf); i++) {
@@ -113,7 +118,23 @@ static void shutdown_app(app_t *a)
     mcu_control_api_stop(a->api); /* first: no request reaches a stopping conference */
     uv_close((uv_handle_t *)&a->stop_timer, NULL);
     uv_close((uv_handle_t *)&a->stats_timer, NULL);
+    mcu_io_batch_stop(a->io_batch);
+    a->io_batch = NULL;
     mcu_conference_stop(a->conf);
+}
+
+/* Moderates the loop's I/O on the configured grid (io_batch.h), replacing any earlier. */
+static void set_io_batch(app_t *a, int period_us)
+{
+    if (period_us == a->io_batch_us) /* io_batch_us is 0 while none runs */
+        return;
+    mcu_io_batch_stop(a->io_batch);
+    a->io_batch = NULL;
+    a->io_batch_us = 0;
+    if (mcu_io_batch_start(a->loop, period_us, &a->io_batch) == MCU_OK)
+        a->io_batch_us = period_us;
+    else
+        MCU_LOG_WARN("loop", "I/O moderation off: cannot start a %d us grid", period_us);
 }
 
 static void on_signal(uv_signal_t *s, int sig) { shutdown_app(s->data); }
@@ -139,6 +160,7 @@ static void on_sighup(uv_signal_t *s, int sig)
         if (a->api)
             mcu_control_api_reload(a->api, cfg);
         mcu_log_set_level(cfg->log_level);
+        set_io_batch(a, cfg->io_batch_us);
         MCU_LOG_INFO("config", "reloaded %s", a->config_path);
     }
     free(cfg);
@@ -162,6 +184,7 @@ int main(int argc, char **argv)
     app_t app = {0};
     double duration = 0;
     bool list_sites = false;
+    mcu_heap_configure();
     int c;
     while ((c = getopt_long(argc, argv, "c:k:l:d:s:vh", opts, NULL)) != -1) {
         switch (c) {
@@ -258,6 +281,7 @@ int main(int argc, char **argv)
                    STATS_LOG_INTERVAL_MS);
     MCU_LOG_INFO("conference", "\"%s\": %d sites, %d profiles, SDP in %s/", cfg->name,
                  cfg->n_sites, cfg->n_profiles, cfg->sdp_dir);
+    set_io_batch(&app, cfg->io_batch_us);
     mcu_conference_start(app.conf);
     uv_run(app.loop, UV_RUN_DEFAULT);
     mcu_control_api_destroy(&app.api);

@@ -5,11 +5,16 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "codecs/h264_dec.h"
 #include "codecs/h264_rtp.h"
 #include "codecs/opus_rtp.h"
+#include "layouts/composer.h"
+#include "layouts/pyramid.h"
 #include "mcu/error.h"
 #include "mcu/log.h"
 #include "mcu/rtp_stats.h"
@@ -79,6 +84,8 @@ typedef struct decode_batch {
     int n;
     AVFrame *picture;           /* the last good picture of the batch, or NULL */
     int64_t picture_arrival_us;
+    mcu_rect_t tiles[MCU_MAX_PROFILES]; /* where the site is shown (mcu_site_set_tile) */
+    mcu_fit_t fit;
     int good, damaged;
     bool needs_keyframe;
 } decode_batch_t;
@@ -116,6 +123,9 @@ struct mcu_site {
     struct sockaddr_in src_rtcp[2];
 
     mcu_h264_dec_t *dec;        /* used by the worker only */
+    mcu_pyramid_pool_t *pyramid; /* the worker's too: halvings of each new picture */
+    mcu_rect_t tiles[MCU_MAX_PROFILES]; /* the conference's, for the next batch */
+    mcu_fit_t fit;
     access_unit_t queue[MCU_SITE_DECODE_QUEUE];
     int q_len;
     bool reset_pending;         /* the next queued AU follows lost data */
@@ -202,10 +212,21 @@ static void send_nacks(mcu_site_t *s, int64_t now)
 
 /* ---------------------------------------------------------------- decoding */
 
+/* Once per decoding thread: below the output path (MCU_SITE_DECODE_NICE). */
+static void lower_decode_priority(void)
+{
+    static _Thread_local bool done;
+    if (done)
+        return;
+    done = true;
+    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), MCU_SITE_DECODE_NICE);
+}
+
 static void decode_work(uv_work_t *w)
 {
     decode_batch_t *b = w->data;
     mcu_h264_dec_t *dec = b->site->dec;
+    lower_decode_priority();
     mcu_stage_enter(MCU_STAGE_DECODE);
     for (int i = 0; i < b->n; i++) {
         access_unit_t *au = &b->aus[i];
@@ -228,6 +249,18 @@ static void decode_work(uv_work_t *w)
         }
     }
     b->needs_keyframe = mcu_h264_dec_needs_keyframe(dec);
+    if (b->good) {
+        /* While the picture is in this core's cache: the halvings its tiles will take. */
+        mcu_stage_enter(MCU_STAGE_COMPOSE);
+        int levels = 0;
+        for (int p = 0; p < MCU_MAX_PROFILES; p++) {
+            int n = mcu_composer_halvings(b->picture->width, b->picture->height, b->tiles[p],
+                                          b->fit);
+            levels = n > levels ? n : levels;
+        }
+        (void)mcu_pyramid_attach(b->site->pyramid, b->picture, levels); /* else: at the tick */
+        mcu_stage_leave();
+    }
     mcu_stage_leave();
 }
 
@@ -275,6 +308,8 @@ static void start_decode(mcu_site_t *s)
     if (!b)
         return;
     b->site = s;
+    memcpy(b->tiles, s->tiles, sizeof b->tiles);
+    b->fit = s->fit;
     b->n = s->q_len;
     memcpy(b->aus, s->queue, sizeof(access_unit_t) * (size_t)s->q_len);
     s->q_len = 0;
@@ -673,6 +708,14 @@ static int open_sock(mcu_site_t *s, int which, uint16_t port, bool video, bool r
     uv_ip4_addr("0.0.0.0", port, &a);
     if (uv_udp_bind(&sk->handle, (const struct sockaddr *)&a, 0) != 0)
         return MCU_ERR_IO;
+    if (!rtcp) {
+        int want = MCU_SITE_RCVBUF_BYTES, got = 0;
+        if (uv_recv_buffer_size((uv_handle_t *)&sk->handle, &want) != 0 ||
+            uv_recv_buffer_size((uv_handle_t *)&sk->handle, &got) != 0 ||
+            got < MCU_SITE_RCVBUF_BYTES)
+            MCU_LOG_DEBUG("site", "%s: port %u: receive buffer %d bytes (asked %d; see "
+                          "net.core.rmem_max)", s->cfg.id, port, got, MCU_SITE_RCVBUF_BYTES);
+    }
     uv_udp_recv_start(&sk->handle, on_alloc, on_recv);
     return MCU_OK;
 }
@@ -702,6 +745,8 @@ int mcu_site_create(uv_loop_t *loop, const mcu_site_config_t *cfg, int index,
     dc.max_pixels = cfg->max_pixels;
     if (rc == MCU_OK)
         rc = mcu_h264_dec_create(&dc, &s->dec);
+    if (rc == MCU_OK)
+        rc = mcu_pyramid_pool_create(&s->pyramid);
     if (rc == MCU_OK && !cfg->plain_rtp) {
         if (!s->cfg.has_srtp_out) { /* a fresh key per start, announced in the SDP */
             rc = mcu_srtp_key_generate(cfg->srtp_in.suite, &s->cfg.srtp_out);
@@ -740,6 +785,7 @@ static void on_handle_closed(uv_handle_t *h)
     mcu_rx_stream_destroy(&s->rx[0]);
     mcu_rx_stream_destroy(&s->rx[1]);
     mcu_h264_dec_destroy(&s->dec);
+    mcu_pyramid_pool_destroy(&s->pyramid);
     mcu_srtp_destroy(&s->srtp_in);
     mcu_srtp_destroy(&s->srtp_out);
     explicit_bzero(&s->cfg.srtp_in, sizeof s->cfg.srtp_in);
@@ -774,6 +820,14 @@ void mcu_site_close(mcu_site_t *s, void (*done)(void *opaque), void *opaque)
 const mcu_site_config_t *mcu_site_config(const mcu_site_t *s) { return &s->cfg; }
 int mcu_site_index(const mcu_site_t *s) { return s->index; }
 const AVFrame *mcu_site_picture(const mcu_site_t *s) { return s->latest; }
+
+void mcu_site_set_tile(mcu_site_t *s, int profile, mcu_rect_t cell, mcu_fit_t fit)
+{
+    if (profile < 0 || profile >= MCU_MAX_PROFILES)
+        return;
+    s->tiles[profile] = cell;
+    s->fit = fit;
+}
 int64_t mcu_site_picture_arrival(const mcu_site_t *s) { return s->latest_arrival_us; }
 
 bool mcu_site_live(const mcu_site_t *s, int64_t now)

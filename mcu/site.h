@@ -48,6 +48,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "layouts/layout.h"
 #include "mcu/config.h"
 #include "mcu/rtcp.h"
 #include "mcu/rtp.h"
@@ -57,6 +58,13 @@
 #define MCU_SITE_NO_SIGNAL_MS 2000
 /* PLI retry while waiting for a keyframe; also the minimum PLI spacing (2 per second). */
 #define MCU_SITE_PLI_RETRY_MS 500
+/* Nice value of the threads that decode (libuv's pool), set on their first decode: the
+ * output thread (mcu/worker.h) and the loop run at the process's own priority and take
+ * the cores first when both are wanted, so a burst of decoding (every site's IDR at
+ * once) lengthens the queue of one site's pictures, never a tick's compose + encode.
+ * 5 gives a decoder a third of the share of a thread at 0 under the kernel's fair
+ * scheduler; raising one's own nice value needs no privilege. */
+#define MCU_SITE_DECODE_NICE 5
 /* Access units waiting for the decoder: a quarter second at 30 fps. More means the box
  * is overloaded; the oldest are dropped and a keyframe is requested. */
 #define MCU_SITE_DECODE_QUEUE 8
@@ -87,6 +95,11 @@
  * stream hands over at once (MCU_TX_SEND_BATCH); each needs a protected copy (~1.6 KiB)
  * kept in the site. */
 #define MCU_SITE_SEND_BATCH 16
+/* Receive buffer asked for each media (RTP) socket. It holds what comes while the loop
+ * waits out an I/O moderation period (io_batch.h) or a busy stretch: a 1080p IDR burst
+ * (~300 KB) or 2 ms of a 100k packet/s flood (~300 KB of kernel buffers). Linux doubles
+ * the value for its bookkeeping and caps it at net.core.rmem_max. */
+#define MCU_SITE_RCVBUF_BYTES (512 * 1024)
 /* Missing sequence numbers sent in one NACK at most (fits a 256-byte RTCP compound). */
 #define MCU_SITE_NACK_BATCH 32
 typedef struct mcu_site mcu_site_t;
@@ -141,6 +154,11 @@ const AVFrame *mcu_site_picture(const mcu_site_t *site);
 bool mcu_site_live(const mcu_site_t *site, int64_t now_us);
 /* When the access unit of the latest picture arrived (its last packet), in uv_hrtime µs. */
 int64_t mcu_site_picture_arrival(const mcu_site_t *site);
+/* Where the conference shows the site in `profile` (0..MCU_MAX_PROFILES-1; a 0x0 cell:
+ * not shown), on the loop. The decode worker then attaches to each new picture the
+ * halvings the composer takes for the largest of them (layouts/pyramid.h), while the
+ * picture is still in its cache; from the next decode batch on. */
+void mcu_site_set_tile(mcu_site_t *site, int profile, mcu_rect_t cell, mcu_fit_t fit);
 
 /* Moves up to `max` audio packets due at now_us (the audio jitter buffer paces them)
  * into the caller's array, copied. lost_before > 0: that many packets were lost just

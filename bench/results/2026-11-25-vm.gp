@@ -44,13 +44,13 @@ plot '2026-11-25-vm-delay-cdf.dat' index 0 with lines linewidth 2 title '18 x 36
      '2026-11-25-vm-delay-cdf.dat' index 3 with lines linewidth 2 title '20 x 720p30->720p30 (60 s)', \
      '2026-11-25-vm-delay-cdf.dat' index 4 with lines linewidth 2 title '30 x 720p30->720p30 (60 s)', \
      '2026-11-25-vm-delay-cdf.dat' index 5 with lines linewidth 2 title '45 x 720p30->720p30 (60 s)', \
-     '2026-11-25-vm-delay-cdf.dat' index 6 with lines linewidth 2 title '37 x 720p30->720p30 (60 s)', \
+     '2026-11-25-vm-delay-cdf.dat' index 6 with lines linewidth 2 title '64 x 720p30->720p30 (60 s)', \
      '2026-11-25-vm-delay-cdf.dat' index 7 with lines linewidth 2 title '60 x 360p25->720p25 (60 s)', \
      '2026-11-25-vm-delay-cdf.dat' index 8 with lines linewidth 2 title '64 x 360p25->720p25 (60 s)', \
      '2026-11-25-vm-delay-cdf.dat' index 9 with lines linewidth 2 title '20 x 720p30->360p30 (60 s)', \
      '2026-11-25-vm-delay-cdf.dat' index 10 with lines linewidth 2 title '30 x 720p30->360p30 (60 s)', \
      '2026-11-25-vm-delay-cdf.dat' index 11 with lines linewidth 2 title '45 x 720p30->360p30 (60 s)', \
-     '2026-11-25-vm-delay-cdf.dat' index 12 with lines linewidth 2 title '37 x 720p30->360p30 (60 s)', \
+     '2026-11-25-vm-delay-cdf.dat' index 12 with lines linewidth 2 title '64 x 720p30->360p30 (60 s)', \
      '2026-11-25-vm-delay-cdf.dat' index 13 with lines linewidth 2 title '60 x 360p25->360p25 (60 s)', \
      '2026-11-25-vm-delay-cdf.dat' index 14 with lines linewidth 2 title '64 x 360p25->360p25 (60 s)'
 

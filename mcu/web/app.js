@@ -179,10 +179,16 @@
     return x;
   }
 
+  // The answer carries the operator's choice (mode, pinned site) at once; who is
+  // showing changes only at the daemon's next tick, and the "slots" event says so. That
+  // event may arrive before this answer, so the answer never overwrites "showing".
   function putSlot(i, body) {
     api("PUT", "/slots/" + i, body).then(function (slot) {
       if (slot && typeof slot.index === "number") {
-        S.slots[slot.index] = slot;
+        var cur = S.slots[slot.index];
+        S.slots[slot.index] = cur
+          ? Object.assign({}, cur, { mode: slot.mode, site: slot.site })
+          : slot;
         recomputeSiteSlots();
         renderSlots();
         renderSites();

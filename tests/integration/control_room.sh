@@ -53,7 +53,13 @@ sleep 4   # every tile live
 api() { curl -sf -H "Authorization: Bearer $TOKEN" "$@"; }
 json_field() { sed -n "s/.*\"$1\":\([^,}]*\).*/\1/p" | head -1; }
 
-record() {   # record SECONDS FILE
+# A receiver that joins mid-stream can decode from the next IDR only (ffmpeg sends no
+# PLI), and the periodic one may be 4 s away. With "keyframe", once the receiver's
+# socket is open, ask for one, as the control room does when it switches a monitor on.
+record() {   # record SECONDS FILE [keyframe]
+  if [ "${3:-}" = keyframe ]; then
+    ( sleep 1; api -X POST "$URL/api/v1/keyframe" >/dev/null || true ) &
+  fi
   timeout $(($1 + 20)) ffmpeg -nostdin -loglevel error -protocol_whitelist file,udp,rtp \
     -i sdp/s1.sdp -t "$1" -c copy -y "$2" >receiver.log 2>&1 || true
 }
@@ -116,7 +122,7 @@ for _ in $(seq 50); do
 done
 cat slots.json; echo
 grep -q '{"index":0,"mode":"site","site":"s6","showing":"s6"}' slots.json
-record 4 rec.mkv
+record 4 rec.mkv keyframe
 "$CHECK" rec.mkv --size 1280x720 --fps 25 --layout grid6 --sites 6 \
   --colour "0:${rgb[5]}" --colour "1:${rgb[0]}" --colour "2:${rgb[1]}" \
   --colour "3:${rgb[2]}" --colour "4:${rgb[3]}" --colour "5:${rgb[4]}"

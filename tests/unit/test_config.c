@@ -48,7 +48,8 @@ static const char full[] =
     "     \"audio_port\": 30011, \"source\": \"127.0.0.1\", \"profile\": \"low\",\n"
     "     \"send_to\": {\"address\": \"127.0.0.1\", \"video_port\": 5000}}\n"
     "  ],\n"
-    "  \"log_level\": \"debug\"\n"
+    "  \"log_level\": \"debug\",\n"
+    "  \"io_batch_us\": 2000\n"
     "}\n";
 
 static void full_file(void **state)
@@ -62,6 +63,7 @@ static void full_file(void **state)
     assert_int_equal(cfg.layout, MCU_LAYOUT_SPEAKER_1_5);
     assert_int_equal(cfg.fit, MCU_FIT_CROP);
     assert_int_equal(cfg.log_level, MCU_LOG_DEBUG);
+    assert_int_equal(cfg.io_batch_us, 2000);
     assert_int_equal(cfg.n_profiles, 2);
     assert_int_equal(cfg.profiles[1].video_bps, 350000);
     assert_int_equal(cfg.profiles[1].audio_bps, 24000);
@@ -115,6 +117,7 @@ static void errors_name_key_and_line(void **state)
         {"{\"profiles\": [{\"id\": \"main\",\n\"width\": 1281}],\n\"sites\": []}", "profiles[0].width", 2},
         {"{\"conference\": {\n\"layout\": \"grid7\"}, \"sites\": []}", "conference.layout", 2},
         {"{\"log_level\": \"loud\", \"sites\": []}", "log_level", 1},
+        {"{\"sites\": [],\n\"io_batch_us\": 50000}", "io_batch_us", 2},
         {"{\n\"sites\": []}", "sites", 2},
         {"{\"conference\": {}}", "sites", 1},
         {"[1, 2]", "", 1},

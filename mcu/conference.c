@@ -163,10 +163,12 @@ typedef struct site_rates {
  * stretch it further). A site sending under 5 fps counts as frozen too, as it looks. */
 #define CONF_FROZEN_MS 200
 
-/* Ticks that may wait for a busy mixer (the worker pool was taken by decoding and
- * encoding when the tick came) and are mixed as soon as it is back, so the output's
- * audio stays continuous; 60 ms of backlog is the most worth catching up. */
-#define CONF_AUDIO_MAX_OWED 3
+/* Ticks owed beyond the current one, mixed back to back as soon as the mixer is free:
+ * a tick that came while the mixer was busy, or ticks the loop came to late (its thread
+ * descheduled on a loaded box). Every tick is mixed and sent with its own timestamp, so
+ * the receivers' audio stays continuous; a backlog of more than 100 ms (a stall no
+ * receiver's jitter buffer hides) is skipped and counted as missed instead. */
+#define CONF_AUDIO_MAX_OWED 5
 
 /* Audio packets taken from one site per tick: 120 ms worth of the shortest common
  * ptime (20 ms) covers a burst after a stall without letting one site hog the tick. */
@@ -213,7 +215,8 @@ struct mcu_conference {
     uv_timer_t housekeeping;
     uv_timer_t audio_timer;
     int64_t audio_start_us;
-    uint64_t audio_tick;
+    uint64_t audio_tick;        /* the latest tick due */
+    uint64_t audio_next;        /* the next tick to mix: <= audio_tick while one is owed */
     /* The output path's threads (mcu/worker.h), never queued behind the sites' decode
      * jobs in libuv's pool: compose + encode on `output`, the audio mix on `mixing`.
      * The mix (~0.3 ms a tick) has a thread of its own so that a 20 ms tick never waits
@@ -226,8 +229,6 @@ struct mcu_conference {
      * and at ~580 KB (every site's packets of a tick) a fresh zeroed one every 20 ms
      * was the heap's largest churn. */
     audio_job_t *audio_slot;
-    uint64_t audio_job_tick;    /* the tick that job mixes */
-    int audio_owed;             /* ticks that came while it ran: mixed right after it */
     mcu_opus_dec_t *audio_dec[MCU_MAX_SITES];       /* audio worker only */
     mcu_mixer_t *mixer;                             /* audio worker only */
     mcu_opus_enc_t *shared_enc[MCU_MAX_PROFILES];   /* audio worker only */
@@ -647,7 +648,7 @@ static void audio_work(mcu_work_t *w)
     mcu_stage_leave();
 }
 
-static void start_audio_job(mcu_conference_t *c, uint64_t tick, int64_t now);
+static void mix_next(mcu_conference_t *c, int64_t now);
 
 static void audio_done(mcu_work_t *w, int status)
 {
@@ -675,11 +676,7 @@ static void audio_done(mcu_work_t *w, int status)
             emit(c, MCU_CONF_EV_TALKER, c->speaker.active, prev);
     }
     c->audio_job = NULL;
-    uint64_t done_tick = c->audio_job_tick;
-    if (c->audio_owed > 0 && !c->stopping) { /* a tick that came meanwhile, mixed now */
-        c->audio_owed--;
-        start_audio_job(c, done_tick + 1, now);
-    }
+    mix_next(c, now);
 }
 
 static void start_audio_job(mcu_conference_t *c, uint64_t tick, int64_t now)
@@ -693,9 +690,22 @@ static void start_audio_job(mcu_conference_t *c, uint64_t tick, int64_t now)
         j->n_pkts[i] = mcu_site_take_audio(c->sites[i], now, j->pkts[i], CONF_AUDIO_PKTS_PER_TICK);
     j->work.data = j;
     c->audio_job = j;
-    c->audio_job_tick = tick;
     if (mcu_worker_submit(c->mixing, &j->work, audio_work, audio_done) != MCU_OK)
         c->audio_job = NULL;
+}
+
+/* Starts the next owed tick's mix if the mixer is free; a backlog over
+ * CONF_AUDIO_MAX_OWED is skipped and counted. */
+static void mix_next(mcu_conference_t *c, int64_t now)
+{
+    if (c->audio_job || c->stopping || c->audio_next > c->audio_tick)
+        return;
+    uint64_t backlog = c->audio_tick - c->audio_next;
+    if (backlog > CONF_AUDIO_MAX_OWED) {
+        c->stats.audio_missed += backlog - CONF_AUDIO_MAX_OWED;
+        c->audio_next = c->audio_tick - CONF_AUDIO_MAX_OWED;
+    }
+    start_audio_job(c, c->audio_next++, now);
 }
 
 static void audio_tick(uv_timer_t *t)
@@ -704,8 +714,6 @@ static void audio_tick(uv_timer_t *t)
     int64_t now = now_us();
     int64_t period = MCU_MIXER_TICK_MS * US_PER_MS;
     uint64_t due = (uint64_t)((now - c->audio_start_us) / period);
-    if (due > c->audio_tick + 1)
-        c->stats.audio_missed += due - c->audio_tick - 1;
     c->audio_tick = due > c->audio_tick ? due : c->audio_tick + 1;
     c->stats.audio_ticks++;
     if (c->stopping)
@@ -713,14 +721,7 @@ static void audio_tick(uv_timer_t *t)
     int64_t next = c->audio_start_us + (int64_t)(c->audio_tick + 1) * period;
     int64_t wait = next - now_us();
     uv_timer_start(&c->audio_timer, audio_tick, wait > 0 ? (uint64_t)(wait / US_PER_MS) : 0, 0);
-    if (c->audio_job) { /* the mixer is busy: this tick waits for it, within a bound */
-        if (c->audio_owed < CONF_AUDIO_MAX_OWED)
-            c->audio_owed++;
-        else
-            c->stats.audio_missed++;
-        return;
-    }
-    start_audio_job(c, c->audio_tick, now);
+    mix_next(c, now); /* if the mixer is busy, its done callback mixes this tick */
 }
 
 /* ---------------------------------------------------------------- site events */
@@ -1031,6 +1032,8 @@ int mcu_conference_start(mcu_conference_t *c)
         arm_video_tick(&c->profiles[p]);
     }
     c->audio_start_us = now;
+    c->audio_tick = 0;
+    c->audio_next = 1; /* tick n is mixed at start + n periods */
     uv_timer_start(&c->audio_timer, audio_tick, MCU_MIXER_TICK_MS, 0);
     uv_timer_start(&c->housekeeping, on_housekeeping, MCU_CONF_HOUSEKEEPING_MS,
                    MCU_CONF_HOUSEKEEPING_MS);

@@ -35,12 +35,6 @@
  * access units only when its decode queue overflows). */
 #define LIVE_FRAMES_OK 0.99
 #define LIVE_PICTURES_OK 0.98
-/* ...and the daemon's pictures reach the output within the delay target (p99 of the
- * added delay, target 4 in bench/report.c). The output has threads of its own, so a
- * box with too many sites keeps its frame rate while its decoders fall behind: the
- * pictures then queue, and a lag past this is no longer a conversation (the video
- * trails the mixed audio). */
-#define LIVE_DELAY_P99_OK_MS 60.0
 #define CAPACITY_GROW 1.5
 #define CAPACITY_SHRINK 0.8
 
@@ -377,7 +371,7 @@ int mcu_bench_live_run(const mcu_bench_live_config_t *cfg, json_t **record)
             json_object_set_new(rec, "stages", stages_json(&m0, &m1, daemon_frames, cpu));
         double p99 = mcu_bench_metrics_delay_quantile(&m0, &m1, 0.99);
         realtime = realtime && missed == 0 && pics >= LIVE_PICTURES_OK * sent &&
-                   !(p99 > LIVE_DELAY_P99_OK_MS);
+                   !(p99 > MCU_BENCH_LIVE_DELAY_P99_OK_MS);
     } else {
         json_object_set_new(rec, "missed_ticks", json_real(fmax(0, expected - frames)));
     }

@@ -37,9 +37,18 @@ typedef struct mcu_bench_live_config {
  * made at all. */
 int mcu_bench_live_run(const mcu_bench_live_config_t *cfg, json_t **record);
 
+/* The bound on the daemon's added delay (p99) for a run to count as real time. The
+ * output has threads of its own, so a box with too many sites keeps its frame rate while
+ * its decoders fall behind: their pictures then queue and the delay grows without end,
+ * which only this bound shows. 100 ms is below the ~125 ms by which video may trail
+ * its sound before viewers notice (ITU-R BT.1359), so a run within it is still a
+ * conversation; target 4 (p99 <= 60 ms, bench/report.c) is the stricter goal reported
+ * beside it. */
+#define MCU_BENCH_LIVE_DELAY_P99_OK_MS 100.0
+
 /* Real time held: no missed output tick, every receiver got >= 99% of the frames, and,
  * for the daemon, it decoded >= 98% of the pictures the sites sent and its added delay
- * stayed within 60 ms at p99 (its pictures do not queue up behind the decoders). */
+ * stayed within MCU_BENCH_LIVE_DELAY_P99_OK_MS at p99. */
 bool mcu_bench_live_realtime(const json_t *record);
 
 /* Largest N in [1, MCU_BENCH_MAX_SITES] that holds real time for cfg->seconds, starting

@@ -310,6 +310,11 @@ static int ffmpeg_argv(const mcu_bench_scenario_t *sc, argv_b_t *a)
     opt(a, "-application", "voip");
     opt(a, "-frame_duration", "%d", MCU_OPUS_FRAME_MS);
     opt(a, "-compression_level", "%d", MCU_OPUS_ENC_DEFAULT_COMPLEXITY);
+    /* The daemon's Opus settings (codecs/opus_codec.c): constrained VBR, in-band FEC
+     * tuned for its default expected loss, no DTX. */
+    opt(a, "-vbr", "constrained");
+    opt(a, "-fec", "1");
+    opt(a, "-packet_loss", "%d", MCU_OPUS_ENC_DEFAULT_LOSS_PCT);
     opt(a, "-f", "tee");
     arg(a, "%s", tee);
     free(fc);
@@ -354,9 +359,11 @@ static int gst_argv(const mcu_bench_scenario_t *sc, argv_b_t *a)
         fprintf(f, "%s127.0.0.1:%u", r ? "," : "", rx_port(sc, r, 0));
     fprintf(f, " audiomixer name=amix ! audio/x-raw,rate=48000,channels=1"
                " ! opusenc bitrate=%d frame-size=%d audio-type=voice complexity=%d"
+               " bitrate-type=constrained-vbr inband-fec=true packet-loss-percentage=%d dtx=false"
                " ! rtpopuspay pt=%d ! srtpenc key=%s " SRTP_ENC_SUITE
                " ! multiudpsink sync=false clients=",
             sc->audio_kbps * 1000, MCU_OPUS_FRAME_MS, MCU_OPUS_ENC_DEFAULT_COMPLEXITY,
+            MCU_OPUS_ENC_DEFAULT_LOSS_PCT,
             MCU_BENCH_AUDIO_PT, out_key);
     for (int r = 0; r < sc->sites; r++)
         fprintf(f, "%s127.0.0.1:%u", r ? "," : "", rx_port(sc, r, 2));

@@ -229,18 +229,24 @@ static const json_t *find_live(const report_t *r, const char *system, double sit
     return find_live_in(r, system, sites, input, output, NAN);
 }
 
-/* The floor record of a scenario in `round` (NAN: any; the last one when there are
- * several), paced or not. */
-static const json_t *find_floor_kind(const report_t *r, double sites, const char *input,
-                                     const char *output, double round, bool paced)
+/* The pipeline record of `kind` (KIND_FLOOR or KIND_THROUGHPUT) of a scenario in `round`
+ * (NAN: any; the last one when there are several), paced or not. */
+static const json_t *find_pipeline(const report_t *r, int kind, double sites, const char *input,
+                                   const char *output, double round, bool paced)
 {
     const json_t *found = NULL;
     for (size_t i = 0; i < r->n; i++)
-        if (r->rec[i].kind == KIND_FLOOR && is_scenario(r->rec[i].obj, sites, input, output) &&
+        if ((int)r->rec[i].kind == kind && is_scenario(r->rec[i].obj, sites, input, output) &&
             (isnan(round) || round_of(r->rec[i].obj) == round) &&
             is_paced(r->rec[i].obj) == paced)
             found = r->rec[i].obj;
     return found;
+}
+
+static const json_t *find_floor_kind(const report_t *r, double sites, const char *input,
+                                     const char *output, double round, bool paced)
+{
+    return find_pipeline(r, KIND_FLOOR, sites, input, output, round, paced);
 }
 
 static const json_t *find_floor_in(const report_t *r, double sites, const char *input,
@@ -285,18 +291,21 @@ static void scenario_rounds(const report_t *r, rounds_t *rs)
 }
 
 /* Per round, `key` of the scenario record of `system` (NULL: the floor, "paced": the
- * paced floor), NAN where a round has none; the stages' keys are read from "stages" when
- * `stage` is set. */
+ * paced floor, "paced pipeline": the paced throughput run), NAN where a round has none;
+ * the stages' keys are read from "stages" when `stage` is set. */
 static void round_values(const report_t *r, const rounds_t *rs, const char *system,
                          const char *key, bool stage, double v[MAX_ROUNDS])
 {
+    const bool pipeline = system && strcmp(system, "paced pipeline") == 0;
     const bool floor = !system || strcmp(system, "paced") == 0;
     for (int k = 0; k < rs->n; k++) {
         const json_t *o =
-            floor ? find_floor_kind(r, SCENARIO_SITES, SCENARIO_INPUT, SCENARIO_OUTPUT,
-                                    rs->id[k], system != NULL)
-                  : find_live_in(r, system, SCENARIO_SITES, SCENARIO_INPUT, SCENARIO_OUTPUT,
-                                 rs->id[k]);
+            pipeline ? find_pipeline(r, KIND_THROUGHPUT, SCENARIO_SITES, SCENARIO_INPUT,
+                                     SCENARIO_OUTPUT, rs->id[k], true)
+            : floor  ? find_floor_kind(r, SCENARIO_SITES, SCENARIO_INPUT, SCENARIO_OUTPUT,
+                                       rs->id[k], system != NULL)
+                     : find_live_in(r, system, SCENARIO_SITES, SCENARIO_INPUT,
+                                    SCENARIO_OUTPUT, rs->id[k]);
         v[k] = num(stage ? json_object_get(o, "stages") : o, key);
     }
 }
@@ -334,6 +343,8 @@ typedef struct scenario_figs {
     double p50[MAX_ROUNDS], p99[MAX_ROUNDS], compose[MAX_ROUNDS];
     double q_ff[MAX_ROUNDS], q_fl[MAX_ROUNDS], q_gst[MAX_ROUNDS], fl_ff[MAX_ROUNDS];
     double q_pfl[MAX_ROUNDS], pfl_fl[MAX_ROUNDS];
+    /* The whole data path in one thread at the output rate (bench/pipeline.h, paced). */
+    double ppipe[MAX_ROUNDS], ppipe_fl[MAX_ROUNDS], ppipe_ff[MAX_ROUNDS];
 } scenario_figs_t;
 
 static void scenario_figs(const report_t *r, scenario_figs_t *s)
@@ -354,6 +365,9 @@ static void scenario_figs(const report_t *r, scenario_figs_t *s)
     round_ratios(n, s->fl, s->ff, s->fl_ff);
     round_ratios(n, s->mcu, s->pfl, s->q_pfl);
     round_ratios(n, s->pfl, s->fl, s->pfl_fl);
+    round_values(r, &s->rs, "paced pipeline", "cpu_ms_per_frame", false, s->ppipe);
+    round_ratios(n, s->ppipe, s->fl, s->ppipe_fl);
+    round_ratios(n, s->ppipe, s->ff, s->ppipe_ff);
 }
 
 /* "0.58, 0.60, 0.63": the rounds' values, in round order. */
@@ -1055,6 +1069,26 @@ static void ratio_row(FILE *f, const char *what, const scenario_figs_t *sc, cons
     target_row(f, what, measured, v, BOUND_MAX, limit, 2, "");
 }
 
+/* A bound's row: the median over the rounds of q = what / other, set beside the target
+ * it bounds (for information: it is a measurement of the machine, not of the MCU). */
+static void bound_row(FILE *f, const char *label, const scenario_figs_t *sc, const double *q,
+                      const double *what, const double *other, const char *other_name,
+                      double target)
+{
+    const int n = sc->rs.n;
+    char a[32], b[32], c[32], list[160], measured[400];
+    double v = median(q, n);
+    list_values(list, sizeof list, q, n, 2);
+    snprintf(measured, sizeof measured,
+             "median %s of %d round%s (%s); paced pipeline %s / %s %s ms; the target's %.2f "
+             "is %s it",
+             fmt(a, sizeof a, v, 2), n, n == 1 ? "" : "s", list,
+             fmt(b, sizeof b, median(what, n), 2), other_name,
+             fmt(c, sizeof c, median(other, n), 2), target,
+             isnan(v) ? "not compared with" : target < v ? "below" : "above");
+    target_row(f, label, measured, v, BOUND_MAX, NAN, 2, "");
+}
+
 /* Targets 4 and 6: the median over the rounds, each round's value listed. */
 static void median_row(FILE *f, const char *what, const scenario_figs_t *sc, const double *v,
                        const char *suffix, double limit)
@@ -1196,6 +1230,18 @@ static void write_targets(const report_t *r, FILE *f)
                  fmt(e, sizeof e, median(sc.fl, sc.rs.n), 2), fmt(g, sizeof g, pf, 2));
         target_row(f, "1. (cost of real time) the paced floor vs the floor", cost, pf, BOUND_MAX,
                    NAN, 2, "");
+    }
+    /* What the whole job costs in real time with nothing but its own work: every stage of
+     * the daemon's data path in one thread, no event loop, no hand-off between threads,
+     * no socket on the input side, paced at the output rate. A real-time MCU with this
+     * data path spends at least this here, so a target below it is out of any design's
+     * reach on this machine; the live MCU's distance above it is what its threads, loop
+     * and sockets cost. */
+    if (!isnan(median(sc.ppipe, sc.rs.n))) {
+        bound_row(f, "1. (bound) the whole data path in one thread, paced, vs the floor", &sc,
+                  sc.ppipe_fl, sc.ppipe, sc.fl, "floor", TARGET_VS_FLOOR_MAX);
+        bound_row(f, "1. (bound) the whole data path in one thread, paced, vs ffmpeg", &sc,
+                  sc.ppipe_ff, sc.ppipe, sc.ff, "ffmpeg", TARGET_VS_FFMPEG_MAX);
     }
     realtime_row(r, f);
     capacity_rows(r, f);

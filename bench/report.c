@@ -291,17 +291,19 @@ static void scenario_rounds(const report_t *r, rounds_t *rs)
 }
 
 /* Per round, `key` of the scenario record of `system` (NULL: the floor, "paced": the
- * paced floor, "paced pipeline": the paced throughput run), NAN where a round has none;
+ * paced floor, "pipeline" and "paced pipeline": the throughput runs), NAN where a round
+ * has none;
  * the stages' keys are read from "stages" when `stage` is set. */
 static void round_values(const report_t *r, const rounds_t *rs, const char *system,
                          const char *key, bool stage, double v[MAX_ROUNDS])
 {
-    const bool pipeline = system && strcmp(system, "paced pipeline") == 0;
+    const bool paced_pipeline = system && strcmp(system, "paced pipeline") == 0;
+    const bool pipeline = paced_pipeline || (system && strcmp(system, "pipeline") == 0);
     const bool floor = !system || strcmp(system, "paced") == 0;
     for (int k = 0; k < rs->n; k++) {
         const json_t *o =
             pipeline ? find_pipeline(r, KIND_THROUGHPUT, SCENARIO_SITES, SCENARIO_INPUT,
-                                     SCENARIO_OUTPUT, rs->id[k], true)
+                                     SCENARIO_OUTPUT, rs->id[k], paced_pipeline)
             : floor  ? find_floor_kind(r, SCENARIO_SITES, SCENARIO_INPUT, SCENARIO_OUTPUT,
                                        rs->id[k], system != NULL)
                      : find_live_in(r, system, SCENARIO_SITES, SCENARIO_INPUT,
@@ -1428,9 +1430,52 @@ static void stage_table(FILE *f, const json_t *st, double cpu_ms)
         fprintf(f, "CPU per output frame measured for the whole run: %.2f ms.\n\n", cpu_ms);
 }
 
+/* The scenario stage by stage, medians over its rounds: the data path in one thread as
+ * fast as it goes, the same paced at the output rate, and the live daemon; the last
+ * column is what the daemon's threads, event loop and sockets add to the paced run.
+ * The live daemon times its loop stages on the monotonic clock (mcu/stage_clock.h), so
+ * time its loop thread waited for a core shows there and not under "other". */
+static void scenario_stage_table(const report_t *r, FILE *f)
+{
+    scenario_figs_t sc;
+    scenario_figs(r, &sc);
+    const int n = sc.rs.n;
+    double fast[MAX_ROUNDS], paced[MAX_ROUNDS], live[MAX_ROUNDS];
+    round_values(r, &sc.rs, "paced pipeline", "cpu_ms_per_frame", false, paced);
+    if (n == 0 || isnan(median(paced, n)))
+        return;
+    fprintf(f, "### The scenario stage by stage: %d sites, %s in, %s out", SCENARIO_SITES,
+            SCENARIO_INPUT, SCENARIO_OUTPUT);
+    if (n > 1)
+        fprintf(f, " (medians of %d rounds)", n);
+    fputs("\n\n| Stage | one thread, as fast as it goes | one thread, paced | live mcu | "
+          "live − paced |\n|---|---|---|---|---|\n",
+          f);
+    double sum[3] = {0, 0, 0};
+    for (size_t i = 0; i < N_STAGES; i++) {
+        round_values(r, &sc.rs, "pipeline", stages[i].key, true, fast);
+        round_values(r, &sc.rs, "paced pipeline", stages[i].key, true, paced);
+        round_values(r, &sc.rs, "mcu", stages[i].key, true, live);
+        double m[3] = {median(fast, n), median(paced, n), median(live, n)};
+        fputs("| ", f);
+        put_text(f, stages[i].label);
+        for (int c = 0; c < 3; c++) {
+            fputs(" | ", f);
+            put_num(f, m[c], 2);
+            sum[c] += isnan(m[c]) ? 0 : m[c];
+        }
+        fputs(" | ", f);
+        put_num(f, m[2] - m[1], 2);
+        fputs(" |\n", f);
+    }
+    fprintf(f, "| **sum** | **%.2f** | **%.2f** | **%.2f** | **%+.2f** |\n\n", sum[0], sum[1],
+            sum[2], sum[2] - sum[1]);
+}
+
 static void write_stages(const report_t *r, FILE *f)
 {
     fputs("## Where the time goes\n\n", f);
+    scenario_stage_table(r, f);
     bool any = false;
     for (size_t i = 0; i < r->n; i++) {
         const json_t *o = r->rec[i].obj, *st = json_object_get(o, "stages");

@@ -292,8 +292,7 @@ static void scenario_rounds(const report_t *r, rounds_t *rs)
 
 /* Per round, `key` of the scenario record of `system` (NULL: the floor, "paced": the
  * paced floor, "pipeline" and "paced pipeline": the throughput runs), NAN where a round
- * has none;
- * the stages' keys are read from "stages" when `stage` is set. */
+ * has none; the stages' keys are read from "stages" when `stage` is set. */
 static void round_values(const report_t *r, const rounds_t *rs, const char *system,
                          const char *key, bool stage, double v[MAX_ROUNDS])
 {
@@ -1450,11 +1449,11 @@ static void stage_table(FILE *f, const json_t *st, double cpu_ms)
  * time its loop thread waited for a core shows there and not under "other". */
 static void scenario_stage_table(const report_t *r, FILE *f)
 {
-    scenario_figs_t sc;
-    scenario_figs(r, &sc);
-    const int n = sc.rs.n;
+    rounds_t rs;
+    scenario_rounds(r, &rs);
+    const int n = rs.n;
     double fast[MAX_ROUNDS], paced[MAX_ROUNDS], live[MAX_ROUNDS];
-    round_values(r, &sc.rs, "paced pipeline", "cpu_ms_per_frame", false, paced);
+    round_values(r, &rs, "paced pipeline", "cpu_ms_per_frame", false, paced);
     if (n == 0 || isnan(median(paced, n)))
         return;
     fprintf(f, "### The scenario stage by stage: %d sites, %s in, %s out", SCENARIO_SITES,
@@ -1466,9 +1465,9 @@ static void scenario_stage_table(const report_t *r, FILE *f)
           f);
     double sum[3] = {0, 0, 0};
     for (size_t i = 0; i < N_STAGES; i++) {
-        round_values(r, &sc.rs, "pipeline", stages[i].key, true, fast);
-        round_values(r, &sc.rs, "paced pipeline", stages[i].key, true, paced);
-        round_values(r, &sc.rs, "mcu", stages[i].key, true, live);
+        round_values(r, &rs, "pipeline", stages[i].key, true, fast);
+        round_values(r, &rs, "paced pipeline", stages[i].key, true, paced);
+        round_values(r, &rs, "mcu", stages[i].key, true, live);
         double m[3] = {median(fast, n), median(paced, n), median(live, n)};
         fputs("| ", f);
         put_text(f, stages[i].label);

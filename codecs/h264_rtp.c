@@ -295,9 +295,23 @@ static bool h264_is_frame_start(const uint8_t *p, size_t len)
     if (len < 2)
         return false;
     uint8_t type = NAL_TYPE(p[0]);
-    if (type == MCU_H264_NAL_STAP_A)
-        return len > STAP_HEADER_SIZE + STAP_SIZE_FIELD &&
-               nal_starts_au(NAL_TYPE(p[3]), p + 4, len - 4);
+    if (type == MCU_H264_NAL_STAP_A) {
+        /* SEI may come first in an access unit (x264 puts its version SEI before the
+         * parameter sets of the first IDR): an aggregate whose SEIs are followed by a unit
+         * that certainly starts an access unit starts one too. */
+        size_t pos = STAP_HEADER_SIZE;
+        while (len - pos > STAP_SIZE_FIELD) {
+            size_t n = mcu_rd16(p + pos);
+            pos += STAP_SIZE_FIELD;
+            if (n == 0 || n > len - pos)
+                return false;
+            uint8_t t = NAL_TYPE(p[pos]);
+            if (t != MCU_H264_NAL_SEI)
+                return nal_starts_au(t, p + pos + 1, n - 1);
+            pos += n;
+        }
+        return false;
+    }
     if (type == MCU_H264_NAL_FU_A)
         return (p[1] & FU_START) && nal_starts_au(NAL_TYPE(p[1]), p + 2, len - 2);
     return nal_starts_au(type, p + 1, len - 1);

@@ -1129,6 +1129,9 @@ void mcu_conference_get_site_stats(const mcu_conference_t *c, int i,
         .ssrc_rejected = ss->ssrc_rejected, .nack_seqs_sent = ss->nack_seqs_sent,
         .nack_recovered = ns->recovered, .rtx_packets =
             mcu_rx_stream_counters(mcu_site_rx(s, true))->rtx_packets,
+        .padding = mcu_rx_stream_counters(mcu_site_rx(s, true))->padding +
+                   mcu_rx_stream_counters(mcu_site_rx(s, false))->padding,
+        .socket_drops = ss->socket_drops,
         .plis_sent = ss->plis_sent, .firs_sent = ss->firs_sent,
         .tmmbrs_sent = ss->tmmbrs_sent, .wanted_bps = mcu_site_wanted_bps(s),
         .frozen_ticks = c->frozen_ticks[i], .shown_ticks = c->shown_ticks[i]};

@@ -103,6 +103,8 @@ typedef struct mcu_conference_site_stats {
     uint64_t nack_seqs_sent;    /* missing video packets asked for */
     uint64_t nack_recovered;    /* ... that arrived after all */
     uint64_t rtx_packets;       /* RFC 4588 retransmissions received */
+    uint64_t padding;           /* packets without payload (padding), received */
+    uint64_t socket_drops;      /* datagrams the kernel dropped: receive buffer full */
     uint64_t plis_sent, firs_sent, tmmbrs_sent;
     int64_t wanted_bps;         /* the rate last asked of the site (TMMBR) */
     /* Output ticks (profile 0) where the site's tile was shown while it sent, and those

@@ -719,6 +719,11 @@ static void get_metrics(mcu_control_api_t *api, mcu_http_request_t *r)
     SITE_COUNTER("mcu_site_nack_recovered_total", "Missing video packets that arrived after all.",
                  nack_recovered);
     SITE_COUNTER("mcu_site_rtx_packets_total", "RFC 4588 retransmissions received.", rtx_packets);
+    SITE_COUNTER("mcu_site_padding_packets_total",
+                 "Packets without payload (padding, bandwidth probes) received.", padding);
+    SITE_COUNTER("mcu_site_socket_drops_total",
+                 "Datagrams the kernel dropped for the site: its receive buffer was full.",
+                 socket_drops);
     SITE_COUNTER("mcu_site_pli_sent_total", "Picture loss indications sent.", plis_sent);
     SITE_COUNTER("mcu_site_fir_sent_total", "Full intra requests sent.", firs_sent);
     SITE_COUNTER("mcu_site_tmmbr_sent_total", "TMMBR bitrate requests sent.", tmmbrs_sent);

@@ -10,7 +10,7 @@
 #define US_PER_MS 1000
 
 typedef struct slot {
-    bool used;          /* holds the packet ext_seq */
+    bool used;          /* holds the packet ext_seq (len 0: a filler, see jitter.h) */
     bool missing;       /* ext_seq was noticed missing at `time_us` */
     bool marker;
     uint16_t len;
@@ -53,7 +53,7 @@ struct mcu_jitter {
 };
 
 /* What the head of the buffer allows. */
-typedef enum head_kind { HEAD_EMPTY, HEAD_WAIT, HEAD_FRAME, HEAD_GAP } head_kind_t;
+typedef enum head_kind { HEAD_EMPTY, HEAD_WAIT, HEAD_FRAME, HEAD_GAP, HEAD_FILLER } head_kind_t;
 
 typedef struct head {
     head_kind_t kind;
@@ -292,7 +292,10 @@ int mcu_jitter_push(mcu_jitter_t *jb, uint16_t seq, uint32_t timestamp, bool mar
         memcpy(payload_of(jb, ext), payload, len);
     jb->held++;
     jb->bytes += len;
-    update_delay(jb, ext_ts, arrival_us);
+    if (len)
+        update_delay(jb, ext_ts, arrival_us); /* a filler's timestamp is a stale one */
+    else
+        jb->stats.fillers++;
     return rc;
 }
 
@@ -321,6 +324,11 @@ static void inspect_head(const mcu_jitter_t *jb, int64_t now_us, head_t *h)
     }
     int64_t s = jb->next_seq;
     const slot_t *first = stored(jb, s);
+    if (first && first->len == 0) {
+        h->kind = HEAD_FILLER; /* accounted for, carries nothing: step over it */
+        h->deadline = INT64_MIN;
+        return;
+    }
     if (!first) {
         const slot_t *m = slot_of(jb, s);
         int64_t resume = next_stored(jb, s);
@@ -399,6 +407,10 @@ int mcu_jitter_pop(mcu_jitter_t *jb, int64_t now_us, mcu_jitter_frame_t *frame)
         inspect_head(jb, now_us, &h);
         if (h.kind == HEAD_EMPTY || h.kind == HEAD_WAIT)
             return MCU_ERR_AGAIN;
+        if (h.kind == HEAD_FILLER) {
+            free_slot(jb, jb->next_seq++);
+            continue;
+        }
         if (h.kind == HEAD_GAP) {
             int64_t resume = h.resume >= 0 ? h.resume : jb->highest_seq + 1;
             for (int64_t s = jb->next_seq; s < resume; s++)
@@ -425,6 +437,10 @@ int mcu_jitter_pop(mcu_jitter_t *jb, int64_t now_us, mcu_jitter_frame_t *frame)
             if (!p) {
                 free_slot(jb, i); /* a hole inside the frame: given up */
                 jb->stats.lost++;
+                continue;
+            }
+            if (p->len == 0) {
+                free_slot(jb, i); /* a filler between the frame's packets */
                 continue;
             }
             jb->pop_seqs[jb->pop_n++] = i;

@@ -28,8 +28,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Hard ceiling on the packet bound: 4 s of a 2.5 Mbps stream in 1200-byte packets. */
-#define MCU_JITTER_MAX_PACKETS 1024
+/* Hard ceiling on the packet bound: the keyframe burst of the largest picture a site may
+ * send (2 x 1080p, ~1400 packets; mcu/site.h) with room for what arrives behind it. */
+#define MCU_JITTER_MAX_PACKETS 2048
 /* Default packet bound for video: 2 s at 2.5 Mbps in 1200-byte packets. */
 #define MCU_JITTER_DEFAULT_VIDEO_PACKETS 512
 /* Default packet bound for audio: 1.28 s of 20 ms packets. */
@@ -83,6 +84,7 @@ typedef struct mcu_jitter_stats {
     uint64_t lost;          /* sequence numbers given up */
     uint64_t frames_out;
     uint64_t frames_incomplete;
+    uint64_t fillers;       /* packets without payload (padding), stepped over */
     uint32_t packets_held;
     size_t bytes_held;
     int64_t target_delay_us;
@@ -95,7 +97,10 @@ typedef struct mcu_jitter mcu_jitter_t;
 int mcu_jitter_create(const mcu_jitter_config_t *cfg, mcu_jitter_t **out);
 void mcu_jitter_destroy(mcu_jitter_t **jb);
 
-/* Adds a packet (payload copied). MCU_OK; MCU_ERR_DUPLICATE or MCU_ERR_LATE (dropped);
+/* Adds a packet (payload copied). A packet with no payload (len 0: RTP padding only, as
+ * libwebrtc sends for bandwidth probing) is a FILLER: it accounts for its sequence number,
+ * so nothing is missing, but belongs to no frame and never moves the delay estimate (its
+ * timestamp is that of an earlier frame). MCU_OK; MCU_ERR_DUPLICATE or MCU_ERR_LATE (dropped);
  * MCU_ERR_TOO_BIG (payload over the datagram bound, dropped); MCU_ERR_OVERFLOW (the
  * buffer was flushed and restarted from this packet: ask for a keyframe). */
 int mcu_jitter_push(mcu_jitter_t *jb, uint16_t seq, uint32_t timestamp, bool marker,

@@ -123,10 +123,16 @@ static void track_seq(mcu_rx_stream_t *s, uint16_t seq, bool rtx, int64_t now_us
 /* An RFC 4588 packet: the original sequence number leads the payload. */
 static int input_rtx(mcu_rx_stream_t *s, const mcu_rtp_packet_t *p, int64_t now_us)
 {
+    if (p->payload_len == 0) {
+        /* Padding on the RTX stream (libwebrtc probes bandwidth there when RTX is
+         * negotiated): no original sequence number, nothing to repair or count lost. */
+        s->counters.padding++;
+        return MCU_OK;
+    }
     if (!s->have_source)
         return drop(s, MCU_ERR_SSRC); /* nothing to repair yet */
-    if (p->payload_len < 2 + 1)
-        return drop(s, MCU_ERR_EMPTY);
+    if (p->payload_len < 2)
+        return drop(s, MCU_ERR_TRUNCATED);
     if (p->ssrc == s->source.ssrc)
         return drop(s, MCU_ERR_SSRC); /* RTX shares no SSRC with its media (RFC 4588 4) */
     uint16_t osn = (uint16_t)(p->payload[0] << 8 | p->payload[1]);
@@ -143,6 +149,10 @@ static int input_rtx(mcu_rx_stream_t *s, const mcu_rtp_packet_t *p, int64_t now_
     if (p->ssrc != s->rtx_ssrc)
         return drop(s, MCU_ERR_SSRC);
     s->rtx_last_us = now_us;
+    /* An original without payload (padding) comes back as a bare sequence number: a
+     * filler for the jitter buffer, as the original would have been. */
+    if (p->payload_len == 2)
+        s->counters.padding++;
     int rc = mcu_jitter_push(s->jb, osn, p->timestamp, p->marker, p->payload + 2,
                              p->payload_len - 2, now_us);
     if (rc == MCU_ERR_OVERFLOW) {
@@ -172,8 +182,10 @@ int mcu_rx_stream_input(mcu_rx_stream_t *s, const uint8_t *buf, size_t len, int6
         return input_rtx(s, &p, now_us);
     if (p.payload_type != s->cfg.payload_type)
         return drop(s, MCU_ERR_PAYLOAD_TYPE);
-    if (p.payload_len == 0)
-        return drop(s, MCU_ERR_EMPTY);
+    /* A packet without payload (padding only: bandwidth probes) takes its sequence
+     * number like any other: received, never missing, never NACKed, a filler in the
+     * jitter buffer. */
+    bool filler = p.payload_len == 0;
 
     rc = check_ssrc(s, &p);
     if (rc < 0)
@@ -187,7 +199,10 @@ int mcu_rx_stream_input(mcu_rx_stream_t *s, const uint8_t *buf, size_t len, int6
             restart(s);
         /* Packets in probation are kept: the first one usually carries the SPS. */
     }
-    mcu_rtp_stats_jitter(&s->source, p.timestamp, now_us);
+    if (filler)
+        s->counters.padding++;
+    else /* a padding packet carries an earlier frame's timestamp */
+        mcu_rtp_stats_jitter(&s->source, p.timestamp, now_us);
 
     rc = mcu_jitter_push(s->jb, p.seq, p.timestamp, p.marker, p.payload, p.payload_len, now_us);
     if (rc == MCU_ERR_OVERFLOW) {

@@ -19,6 +19,11 @@
  * as MCU_ERR_SSRC drops until then, and the old SSRC's afterwards. A takeover or a
  * sequence restart resets the jitter buffer and depacketizer and asks for a keyframe.
  *
+ * Padding: a packet with no payload (the P bit and nothing else: libwebrtc's bandwidth
+ * probes on the media SSRC, or on the RTX SSRC when RTX is negotiated) is received like
+ * any other: it advances sequence tracking and the statistics, is never NACKed and never
+ * makes a frame look incomplete (a filler in the jitter buffer).
+ *
  * Ownership: the stream owns its jitter buffer and depacketizer; a polled frame's data
  * belongs to the stream and stays valid until the next call on it.
  */
@@ -62,6 +67,7 @@ typedef struct mcu_rx_stream_counters {
     uint64_t ssrc_changes;
     uint64_t restarts;          /* sequence restarts and jitter-buffer overflows */
     uint64_t rtx_packets;       /* RFC 4588 retransmissions accepted */
+    uint64_t padding;           /* packets without payload (padding), media and RTX */
 } mcu_rx_stream_counters_t;
 
 typedef struct mcu_rx_frame {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <linux/sock_diag.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -114,7 +115,8 @@ struct mcu_site {
     ssrc_slot_t ssrcs[MCU_SITE_MAX_SSRCS];
     int plis_unanswered;
     int64_t wanted_bps, tmmbr_sent_bps, last_tmmbr_us;
-    mcu_log_limit_t log_source, log_srtp, log_ssrc;
+    mcu_log_limit_t log_source, log_srtp, log_ssrc, log_drops;
+    int rcvbuf_bytes;           /* the video socket's receive buffer, as the kernel gave it */
 
     mcu_rx_stream_t *rx[2];     /* [1] video, [0] audio */
     bool have_src[2];
@@ -695,6 +697,101 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
     mcu_stage_leave();
 }
 
+int64_t mcu_site_burst_bytes(const mcu_site_config_t *cfg)
+{
+    int64_t burst = cfg->max_pixels / MCU_SITE_KEYFRAME_PIXELS_PER_BYTE;
+    int64_t half_second = (int64_t)cfg->max_bps / 8 / 2;
+    return half_second > burst ? half_second : burst;
+}
+
+static int64_t burst_packets(int64_t bytes)
+{
+    return (bytes + MCU_SITE_BURST_PAYLOAD - 1) / MCU_SITE_BURST_PAYLOAD;
+}
+
+int64_t mcu_site_rcvbuf_need(const mcu_site_config_t *cfg)
+{
+    int64_t need = burst_packets(mcu_site_burst_bytes(cfg)) * MCU_SITE_DATAGRAM_TRUESIZE;
+    return need < MCU_SITE_RCVBUF_MIN_BYTES ? MCU_SITE_RCVBUF_MIN_BYTES : need;
+}
+
+void mcu_site_jitter_config(const mcu_site_config_t *cfg, mcu_jitter_config_t *jc)
+{
+    mcu_jitter_config_video(jc, MCU_H264_CLOCK_RATE);
+    int64_t wait = (int64_t)cfg->max_bps / 8 * MCU_JITTER_DEFAULT_MAX_DELAY_MS / 1000;
+    int64_t bytes = mcu_site_burst_bytes(cfg) + wait;
+    int64_t packets = burst_packets(bytes);
+    if (packets > jc->max_packets)
+        jc->max_packets = packets > MCU_JITTER_MAX_PACKETS ? MCU_JITTER_MAX_PACKETS
+                                                           : (uint32_t)packets;
+    if (bytes > (int64_t)jc->max_bytes)
+        jc->max_bytes = (size_t)bytes;
+}
+
+/* Gives a media socket `need` bytes of receive buffer: SO_RCVBUF within
+ * net.core.rmem_max, else SO_RCVBUFFORCE (CAP_NET_ADMIN); short of both, a warning that
+ * says what to set. The kernel doubles what it is asked for (its bookkeeping) and reads
+ * back the doubled value, which is what `need` is in. */
+static void size_rcvbuf(mcu_site_t *s, site_sock_t *sk, uint16_t port, int64_t need,
+                        const char *what)
+{
+    uv_os_fd_t fd;
+    if (uv_fileno((const uv_handle_t *)&sk->handle, &fd) != 0)
+        return;
+    int ask = (int)(need / 2), got = 0;
+    socklen_t len = sizeof got;
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &ask, sizeof ask);
+    if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len) == 0 && sk->video)
+        s->rcvbuf_bytes = got;
+    if (got >= need)
+        return;
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &ask, sizeof ask);
+    len = sizeof got;
+    if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len) == 0 && sk->video)
+        s->rcvbuf_bytes = got;
+    if (got >= need) {
+        MCU_LOG_DEBUG("site", "%s: port %u: receive buffer %d KiB (above net.core.rmem_max)",
+                      s->cfg.id, port, got / 1024);
+        return;
+    }
+    char obj[MCU_ID_MAX + 8];
+    snprintf(obj, sizeof obj, "site %s", s->cfg.id);
+    mcu_log(MCU_LOG_WARN, obj,
+            "port %u: receive buffer %d KiB, %s needs %lld KiB: packets will be lost; set "
+            "net.core.rmem_max to at least %lld (sysctl -w net.core.rmem_max=%lld) or give "
+            "mcu CAP_NET_ADMIN",
+            port, got / 1024, what, (long long)need / 1024, (long long)need / 2,
+            (long long)need / 2);
+}
+
+/* Adds what the kernel dropped on the site's sockets since the last call (SO_MEMINFO's
+ * drop count: the same counter SO_RXQ_OVFL reports per datagram, which libuv's receive
+ * path does not hand over). */
+static void count_socket_drops(mcu_site_t *s, int64_t now)
+{
+    uint64_t total = 0;
+    for (int i = 0; i < SOCK_MAX; i++) {
+        uv_os_fd_t fd;
+        uint32_t mi[SK_MEMINFO_VARS];
+        socklen_t len = sizeof mi;
+        if (!s->socks[i].open || uv_fileno((const uv_handle_t *)&s->socks[i].handle, &fd) != 0 ||
+            getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mi, &len) != 0 ||
+            len < (socklen_t)sizeof mi[0] * (SK_MEMINFO_DROPS + 1))
+            continue;
+        total += mi[SK_MEMINFO_DROPS];
+    }
+    if (total <= s->stats.socket_drops)
+        return;
+    uint64_t fresh = total - s->stats.socket_drops;
+    s->stats.socket_drops = total;
+    char obj[MCU_ID_MAX + 8];
+    snprintf(obj, sizeof obj, "site %s", s->cfg.id);
+    mcu_log_limited(&s->log_drops, now, MCU_LOG_WARN, obj,
+                    "the kernel dropped %llu datagrams: receive buffer full (video %d KiB, "
+                    "%lld KiB wanted)", (unsigned long long)fresh, s->rcvbuf_bytes / 1024,
+                    (long long)mcu_site_rcvbuf_need(&s->cfg) / 1024);
+}
+
 static int open_sock(mcu_site_t *s, int which, uint16_t port, bool video, bool rtcp)
 {
     site_sock_t *sk = &s->socks[which];
@@ -708,14 +805,10 @@ static int open_sock(mcu_site_t *s, int which, uint16_t port, bool video, bool r
     uv_ip4_addr("0.0.0.0", port, &a);
     if (uv_udp_bind(&sk->handle, (const struct sockaddr *)&a, 0) != 0)
         return MCU_ERR_IO;
-    if (!rtcp) {
-        int want = MCU_SITE_RCVBUF_BYTES, got = 0;
-        if (uv_recv_buffer_size((uv_handle_t *)&sk->handle, &want) != 0 ||
-            uv_recv_buffer_size((uv_handle_t *)&sk->handle, &got) != 0 ||
-            got < MCU_SITE_RCVBUF_BYTES)
-            MCU_LOG_DEBUG("site", "%s: port %u: receive buffer %d bytes (asked %d; see "
-                          "net.core.rmem_max)", s->cfg.id, port, got, MCU_SITE_RCVBUF_BYTES);
-    }
+    if (!rtcp)
+        size_rcvbuf(s, sk, port,
+                    video ? mcu_site_rcvbuf_need(&s->cfg) : MCU_SITE_RCVBUF_MIN_BYTES,
+                    video ? "a keyframe burst of the largest picture allowed" : "a burst");
     uv_udp_recv_start(&sk->handle, on_alloc, on_recv);
     return MCU_OK;
 }
@@ -736,6 +829,7 @@ int mcu_site_create(uv_loop_t *loop, const mcu_site_config_t *cfg, int index,
     s->reset_pending = true;
     mcu_rx_stream_config_t vc = {.format = &mcu_h264_depack_ops, .payload_type = cfg->video_pt,
                                  .rtx_payload_type = cfg->rtx_pt, .nack = true};
+    mcu_site_jitter_config(cfg, &vc.jitter);
     mcu_rx_stream_config_t ac = {.format = &mcu_opus_depack_ops, .payload_type = cfg->audio_pt};
     int rc = mcu_rx_stream_create(&vc, &s->rx[1]);
     if (rc == MCU_OK)
@@ -965,6 +1059,7 @@ void mcu_site_housekeeping(mcu_site_t *s, int64_t now)
     }
     if (now - s->last_rr_us >= MCU_SITE_RR_INTERVAL_MS * US_PER_MS) {
         s->last_rr_us = now;
+        count_socket_drops(s, now);
         for (int v = 0; v < 2; v++)
             send_rtcp_fb(s, v, FB_NONE, NULL, 0, 0);
     }

@@ -95,11 +95,33 @@
  * stream hands over at once (MCU_TX_SEND_BATCH); each needs a protected copy (~1.6 KiB)
  * kept in the site. */
 #define MCU_SITE_SEND_BATCH 16
-/* Receive buffer asked for each media (RTP) socket. It holds what comes while the loop
- * waits out an I/O moderation period (io_batch.h) or a busy stretch: a 1080p IDR burst
- * (~300 KB) or 2 ms of a 100k packet/s flood (~300 KB of kernel buffers). Linux doubles
- * the value for its bookkeeping and caps it at net.core.rmem_max. */
-#define MCU_SITE_RCVBUF_BYTES (512 * 1024)
+/* Receive buffers of the media (RTP) sockets. The kernel holds what comes while the loop
+ * waits out an I/O moderation period (io_batch.h) or a busy stretch; the largest burst a
+ * site sends is a keyframe, its packets back to back (encoders and ffmpeg send a frame
+ * as fast as the socket takes it). So each video socket's buffer holds a keyframe of the
+ * largest picture the site may send (max_pixels) or half a second of its max_kbps,
+ * whichever is more; every socket at least MCU_SITE_RCVBUF_MIN_BYTES. */
+/* A keyframe's size: about 2.7 bits per pixel, an intra picture at high quality (a 1080p
+ * x264 IDR of a detailed scene at CRF 10 is ~590 KB, 2.3 bits per pixel). */
+#define MCU_SITE_KEYFRAME_PIXELS_PER_BYTE 3
+/* Payload bytes per packet of such a burst: a 1200-byte MTU less the RTP and FU-A headers
+ * (senders' defaults are 1200-1400; fewer bytes per packet only costs more packets). */
+#define MCU_SITE_BURST_PAYLOAD 1100
+/* Buffer memory one datagram of up to ~1.4 KB takes (skb truesize; measured on Linux 6.1:
+ * a 1200-byte datagram costs 2304 bytes of the receive buffer). */
+#define MCU_SITE_DATAGRAM_TRUESIZE 2304
+/* The floor, for audio sockets too: 2 ms of a 100k packet/s flood (~300 KB of kernel
+ * buffers) with room. */
+#define MCU_SITE_RCVBUF_MIN_BYTES (1024 * 1024)
+
+/* The largest burst a site may send (payload bytes): its keyframe or half a second of its
+ * max_kbps. The video socket's receive buffer and jitter buffer hold one with room. */
+int64_t mcu_site_burst_bytes(const mcu_site_config_t *cfg);
+/* The receive buffer (kernel bytes, as SO_RCVBUF reads back) a site's video socket needs. */
+int64_t mcu_site_rcvbuf_need(const mcu_site_config_t *cfg);
+/* The video jitter buffer's bounds for the site: the defaults (mcu/jitter.h), raised to
+ * hold its burst plus the longest wait for a repair at its max_kbps. */
+void mcu_site_jitter_config(const mcu_site_config_t *cfg, mcu_jitter_config_t *jc);
 /* Missing sequence numbers sent in one NACK at most (fits a 256-byte RTCP compound). */
 #define MCU_SITE_NACK_BATCH 32
 typedef struct mcu_site mcu_site_t;
@@ -121,6 +143,7 @@ typedef struct mcu_site_events {
 
 typedef struct mcu_site_stats {
     uint64_t rtp_in, rtcp_in, bytes_in;
+    uint64_t socket_drops;      /* datagrams the kernel dropped: receive buffer full */
     uint64_t rejected_source;   /* datagrams from an address that is not the site's */
     uint64_t srtp_auth_failures;    /* SRTP/SRTCP that did not authenticate */
     uint64_t srtp_replays;          /* ... replayed */
@@ -196,7 +219,8 @@ int64_t mcu_site_wanted_bps(const mcu_site_t *site);
 /* The key the MCU protects what it sends this site with (NULL for plain RTP). */
 const mcu_srtp_key_t *mcu_site_send_key(const mcu_site_t *site);
 
-/* Periodic housekeeping (PLI retries, RTCP RR to the site): call every ~100 ms. */
+/* Periodic housekeeping (PLI retries, RTCP RR to the site, the kernel's drop counts):
+ * call every ~100 ms. */
 void mcu_site_housekeeping(mcu_site_t *site, int64_t now_us);
 
 const mcu_site_stats_t *mcu_site_stats(const mcu_site_t *site);

@@ -216,6 +216,15 @@ static void depack_vectors(void **state)
     assert_true(mcu_h264_depack_ops.is_frame_start(p_slice, sizeof p_slice));
     assert_false(mcu_h264_depack_ops.is_frame_start(p_slice_mid, sizeof p_slice_mid));
     assert_false(mcu_h264_depack_ops.is_frame_start(fu2, sizeof fu2));
+    /* x264's first IDR: its version SEI, then SPS and PPS, in one STAP-A. */
+    const uint8_t sei_sps[] = {0x78, 0x00, 0x02, 0x06, 0x05, 0x00, 0x03, 0x67, 0x42, 0xC0},
+                  sei_pps[] = {0x78, 0x00, 0x02, 0x06, 0x05, 0x00, 0x02, 0x68, 0xCE},
+                  sei_only[] = {0x78, 0x00, 0x02, 0x06, 0x05},
+                  sei_cut[] = {0x78, 0x00, 0x09, 0x06, 0x05};
+    assert_true(mcu_h264_depack_ops.is_frame_start(sei_sps, sizeof sei_sps));
+    assert_false(mcu_h264_depack_ops.is_frame_start(sei_pps, sizeof sei_pps));
+    assert_false(mcu_h264_depack_ops.is_frame_start(sei_only, sizeof sei_only));
+    assert_false(mcu_h264_depack_ops.is_frame_start(sei_cut, sizeof sei_cut));
     mcu_depack_destroy(&d);
     assert_null(d);
 }

@@ -280,9 +280,52 @@ static void paced_audio(void **state)
     mcu_jitter_destroy(&jb);
 }
 
+/* Fillers (packets without payload) take their sequence numbers: nothing is missing,
+ * the frames around them are complete and leave at once, the delay estimate ignores them. */
+static void fillers(void **state)
+{
+    mcu_jitter_t *jb = video_jb(50, 0);
+    mcu_jitter_frame_t f;
+    assert_int_equal(push1(jb, 10, 0, 0), MCU_OK);
+    /* Three probes carrying the last frame's timestamp, 30 ms after it. */
+    for (uint16_t s = 11; s <= 13; s++)
+        assert_int_equal(mcu_jitter_push(jb, s, 0, false, NULL, 0, 30 * MS), MCU_OK);
+    assert_int_equal(push1(jb, 14, 3600, 40 * MS), MCU_OK);
+    uint16_t miss[4];
+    assert_int_equal(mcu_jitter_missing(jb, miss, 4), 0);
+    assert_int_equal(mcu_jitter_pop(jb, 40 * MS, &f), MCU_OK);
+    assert_int_equal(f.first_seq, 10);
+    assert_true(f.complete);
+    assert_int_equal(mcu_jitter_pop(jb, 40 * MS, &f), MCU_OK);
+    assert_int_equal(f.first_seq, 14);
+    assert_true(f.complete);
+    assert_int_equal(f.lost_before, 0);
+    assert_int_equal(f.n_packets, 1);
+    assert_int_equal(mcu_jitter_pop(jb, 40 * MS, &f), MCU_ERR_AGAIN);
+    /* A filler between two packets of one frame is stepped over too. */
+    assert_int_equal(mcu_jitter_push(jb, 15, 7200, false, (const uint8_t[]){1}, 1, 80 * MS),
+                     MCU_OK);
+    assert_int_equal(mcu_jitter_push(jb, 16, 7200, false, NULL, 0, 80 * MS), MCU_OK);
+    assert_int_equal(mcu_jitter_push(jb, 17, 7200, true, (const uint8_t[]){2}, 1, 80 * MS),
+                     MCU_OK);
+    assert_int_equal(mcu_jitter_pop(jb, 80 * MS, &f), MCU_OK);
+    assert_true(f.complete);
+    assert_int_equal(f.n_packets, 2);
+    assert_int_equal(mcu_jitter_pop(jb, 80 * MS, &f), MCU_ERR_AGAIN); /* frees the frame */
+    mcu_jitter_stats_t st;
+    mcu_jitter_get_stats(jb, &st);
+    assert_int_equal(st.fillers, 4);
+    assert_int_equal(st.lost, 0);
+    assert_int_equal(st.packets_held, 0);
+    /* The probes came 30 ms after their timestamp: no lateness learnt from them. */
+    assert_true(st.lateness_us < 30 * MS);
+    mcu_jitter_destroy(&jb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(fillers),
         cmocka_unit_test(in_order_and_reorder), cmocka_unit_test(gap_nack_and_give_up),
         cmocka_unit_test(hole_inside_frame),   cmocka_unit_test(wrap_seq_and_ts),
         cmocka_unit_test(overflow_flushes),    cmocka_unit_test(bad_config),

@@ -71,8 +71,6 @@ static const vector_t vectors[] = {
      V(0x80, 0x80 | 8, 0, 2, 0, 0, 0x0E, 0x10, 0x11, 0x22, 0x33, 0x44, 0x41, 0x9A), 0},
     {"RTCP on the RTP stream", &mcu_h264_depack_ops, AT_INPUT, MCU_ERR_PAYLOAD_TYPE,
      V(0x80, 201, 0, 1, 0x11, 0x22, 0x33, 0x44), 0},
-    {"payload all padding", &mcu_h264_depack_ops, AT_INPUT, MCU_ERR_EMPTY,
-     V(0xA0, PT_VIDEO, 0, 2, 0, 0, 0x0E, 0x10, 0x11, 0x22, 0x33, 0x44, 0, 0, 0, 4), 0},
     /* H.264 payload (RFC 6184) */
     {"STAP-A size 0", &mcu_h264_depack_ops, AT_DEPACK, MCU_ERR_MALFORMED,
      V(0x78, 0x00, 0x00, 0x67, 0x42), 0},

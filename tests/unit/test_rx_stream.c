@@ -142,6 +142,62 @@ static void nack_and_rtx(void **state)
     mcu_rx_stream_destroy(&rx);
 }
 
+/* A padding-only packet (P bit, count byte, nothing else), as libwebrtc sends to probe. */
+static int send_padding(mcu_rx_stream_t *rx, uint8_t pt, uint32_t ssrc, uint16_t seq,
+                        uint32_t ts, int64_t now)
+{
+    uint8_t buf[64];
+    mcu_rtp_header_t h = {.payload_type = pt, .seq = seq, .timestamp = ts, .ssrc = ssrc};
+    int n = mcu_rtp_write_header(&h, buf, sizeof buf);
+    buf[0] |= 0x20;
+    memset(buf + n, 0, 31);
+    buf[n + 31] = 32;
+    return mcu_rx_stream_input(rx, buf, (size_t)n + 32, now);
+}
+
+/* Padding after every 5th frame, on the media SSRC and on the RTX SSRC: every frame
+ * comes out complete, nothing is lost, nothing is NACKed. */
+static void padding_is_received(void **state)
+{
+    mcu_rx_stream_config_t cfg = {.format = &mcu_h264_depack_ops, .payload_type = PT,
+                                  .rtx_payload_type = PT + 1, .nack = true};
+    mcu_rx_stream_t *rx;
+    assert_int_equal(mcu_rx_stream_create(&cfg, &rx), MCU_OK);
+    uint16_t seq = 1000, rtx_seq = 7;
+    int frames = 0;
+    uint16_t nacks[8];
+    for (int i = 0; i < 100; i++) {
+        int64_t now = i * 40 * MS;
+        assert_int_equal(send(rx, 0xA, seq++, (uint32_t)i * 3600u, now), MCU_OK);
+        if (i % 5 == 4) {
+            for (int k = 0; k < 3; k++) /* a probe of three packets, the frame's timestamp */
+                assert_int_equal(send_padding(rx, PT, 0xA, seq++, (uint32_t)i * 3600u,
+                                              now + 1000), MCU_OK);
+            assert_int_equal(send_padding(rx, PT + 1, 0xB, rtx_seq++, (uint32_t)i * 3600u,
+                                          now + 2000), MCU_OK);
+        }
+        mcu_rx_frame_t f;
+        while (mcu_rx_stream_poll(rx, now + 3000, &f) == MCU_OK) {
+            assert_false(f.media.corrupt);
+            assert_int_equal(f.lost_before, 0);
+            frames++;
+        }
+        assert_int_equal(mcu_rx_stream_nacks(rx, now + 3000, nacks, 8), 0);
+    }
+    assert_int_equal(frames, 100);
+    const mcu_rx_stream_counters_t *c = mcu_rx_stream_counters(rx);
+    assert_int_equal(c->drops.total, 0);
+    assert_int_equal(c->padding, 20 * 4);
+    assert_int_equal(c->frames_corrupt, 0);
+    const mcu_rtp_stats_t *src = mcu_rx_stream_source(rx);
+    mcu_rtcp_report_block_t rb;
+    mcu_rtp_stats_t copy = *src;
+    mcu_rtp_stats_report(&copy, 4 * 1000 * MS, &rb);
+    assert_int_equal(rb.cumulative_lost, 0);
+    assert_int_equal(mcu_rx_stream_nack_stats(rx)->missing, 0);
+    mcu_rx_stream_destroy(&rx);
+}
+
 static void bad_config(void **state)
 {
     mcu_rx_stream_t *rx;
@@ -158,6 +214,7 @@ int main(void)
         cmocka_unit_test(ssrc_takeover),
         cmocka_unit_test(sequence_restart),
         cmocka_unit_test(nack_and_rtx),
+        cmocka_unit_test(padding_is_received),
         cmocka_unit_test(bad_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

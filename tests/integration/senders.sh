@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Integration tests with senders that behave as real endpoints do, over 127.0.0.1:
+#
+#   padding  an ffmpeg camera through tests/tools/rtp_pad, which adds libwebrtc-style
+#            padding-only probes (3 packets after every 5th frame on the media SSRC, one on
+#            the RTX SSRC): no frozen tick, no NACK, no loss reported.
+#   burst    ffmpeg sends 1080p30 at ~4.5 Mbit/s whose IDRs (~590 KB, ~500 packets) leave
+#            in one burst: the kernel drops nothing on the site's socket and every picture
+#            is decoded. Then, where net.core.rmem_max can be lowered for the test, the
+#            daemon without CAP_NET_ADMIN says which sysctl to set.
+#
+#   senders.sh MODE MCU_BIN CHECK_BIN IMPAIR_BIN PAD_BIN WORK_DIR
+set -euo pipefail
+MODE=$1 MCU=$2 CHECK=$3 IMPAIR=$4 PAD=$5 DIR=$6
+case $MODE in
+  padding) BASE=28000 ;; burst) BASE=28200 ;; *) echo "unknown mode $MODE"; exit 2 ;;
+esac
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+rm -rf "$DIR" && mkdir -p "$DIR" && cd "$DIR"
+TOKEN=integration-test-token
+CONTROL=$((BASE + 190))
+fail() { echo "FAIL: $*"; exit 1; }
+
+# metric NAME [SITE]: one value from /metrics.
+metric() {
+  local key=$1
+  [ $# -gt 1 ] && key="$1{site=\"$2\"}"
+  curl -s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$CONTROL/metrics" |
+    awk -v k="$key" '$1 == k { print $2; found = 1 } END { if (!found) print 0 }'
+}
+
+write_conf() { # layout profile-json sites-json
+  cat > conf.json <<JSON
+{"conference": {"name": "senders", "layout": "$1", "sdp_dir": "sdp"},
+ "control": {"port": $CONTROL, "token": "$TOKEN"},
+ "profiles": [$2],
+ "sites": [$3]}
+JSON
+}
+PROFILE_360='{"id": "main", "width": 640, "height": 360, "fps": 25, "video_kbps": 600}'
+
+start_mcu() { # seconds
+  "$MCU" --config conf.json --duration "$1" --stats-file stats.json 2>mcu.log &
+  MCU_PID=$!
+  PIDS+=($MCU_PID)
+  sleep 0.5
+}
+
+# ---------------------------------------------------------------- padding
+if [ "$MODE" = padding ]; then
+  write_conf grid4 "$PROFILE_360" "$(site_json 1 "Huyện Yên Mô" | sed 's/}$/, "rtx_pt": 97}/')"
+  start_mcu 24
+  "$PAD" --listen $((BASE + 50)) --to "$BASE" --every 5 --count 3 --rtx-pt 97 --seconds 23 \
+    >pad.json &
+  PIDS+=($!)
+  ffmpeg -nostdin -loglevel error -re -t 20 -f lavfi -i "testsrc2=size=640x360:rate=25" \
+    -c:v libx264 -profile:v baseline -preset ultrafast -tune zerolatency -g 50 -b:v 400k \
+    -x264-params repeat-headers=1 -f rtp -payload_type 96 \
+    "rtp://127.0.0.1:$((BASE + 50))?pkt_size=1200" >sender.log 2>&1 &
+  PIDS+=($!)
+  sleep 18 # while the sender still sends (the tile stays up 2 s after it stops)
+  lost=$(metric mcu_site_video_packets_lost_total s1)
+  f=$(metric mcu_site_tile_frozen_ticks_total s1) t=$(metric mcu_site_tile_ticks_total s1)
+  wait "$MCU_PID" || true
+  cat stats.json pad.json
+  n=$(stat_field s1 nack_requested) p=$(stat_field s1 padding) d=$(stat_field s1 dropped)
+  echo "s1: shown $t ticks, frozen $f, NACKed $n, lost $lost, padding received $p, dropped $d"
+  [ "$p" -ge 300 ] || fail "only $p padding packets received"
+  [ "$t" -ge 400 ] || fail "the tile was shown only $t ticks"
+  [ "$f" = 0 ] || fail "$f frozen ticks"
+  [ "$n" = 0 ] || fail "$n packets NACKed"
+  [ "$lost" = 0 ] || fail "$lost packets reported lost"
+  [ "$d" = 0 ] || fail "$d packets dropped"
+  exit 0
+fi
+
+# ---------------------------------------------------------------- burst
+if [ "$MODE" = burst ]; then
+  # A detailed still (noise) under a moving picture: every IDR is ~590 KB at QP 18, the
+  # P frames small, 1080p30 at ~4.5 Mbit/s with an IDR every 2 s.
+  ffmpeg -nostdin -loglevel error -f lavfi -i "testsrc2=size=1920x1080,noise=alls=8" \
+    -frames:v 1 -y still.png
+  ffmpeg -nostdin -loglevel error -loop 1 -framerate 30 -i still.png \
+    -f lavfi -i "testsrc2=size=640x360:rate=30" \
+    -filter_complex "[0][1]overlay=640:360,format=yuv420p" -t 12 -c:v libx264 \
+    -preset ultrafast -tune zerolatency -qp 18 -g 60 -x264-params repeat-headers=1 \
+    -y clip.mkv
+  idr=$(ffprobe -loglevel error -show_packets -select_streams v clip.mkv |
+        sed -n 's/^size=//p' | head -1)
+  echo "IDR: $idr bytes"
+  [ "$idr" -ge 450000 ] || fail "the clip's IDR is only $idr bytes"
+  site='{"id": "s1", "name": "Huyện Yên Mô", "rtp_port": '$BASE', "plain_rtp": true, "max_kbps": 6000, "send_to": {"address": "127.0.0.1", "video_port": '$((BASE + 100))'}}'
+  write_conf grid4 "$PROFILE_360" "$site"
+  udp_errors() { awk '/^Udp: [0-9]/ { print $6 }' /proc/net/snmp; }
+  before=$(udp_errors)
+  start_mcu 16
+  # h264_mp4toannexb puts the parameter sets in front of each IDR, as a camera does.
+  ffmpeg -nostdin -loglevel error -re -i clip.mkv -c copy -bsf:v h264_mp4toannexb \
+    -f rtp -payload_type 96 \
+    "rtp://127.0.0.1:$BASE?pkt_size=1200" >sender.log 2>&1 &
+  PIDS+=($!)
+  sleep 14
+  drops=$(metric mcu_site_socket_drops_total s1)
+  wait "$MCU_PID" || true
+  after=$(udp_errors)
+  cat stats.json
+  p=$(stat_field s1 pictures) dmg=$(stat_field s1 damaged) n=$(stat_field s1 nack_requested)
+  echo "s1: $p pictures, $dmg damaged, $n NACKed, socket drops $drops; host UDP receive-buffer errors +$((after - before))"
+  grep -i "receive buffer" mcu.log || true
+  [ "$drops" = 0 ] || fail "the kernel dropped $drops datagrams"
+  [ "$n" = 0 ] || fail "$n packets went missing"
+  [ "$p" -ge 330 ] || fail "only $p of 360 pictures decoded"
+
+  # Without CAP_NET_ADMIN and with net.core.rmem_max below what a 1080p burst needs, the
+  # daemon says what to set (and counts what the kernel drops).
+  RMEM=/proc/sys/net/core/rmem_max
+  old=$(cat $RMEM)
+  if ! echo 212992 2>/dev/null >$RMEM; then
+    echo "net.core.rmem_max is read-only here: the warning path is not exercised"
+    exit 0
+  fi
+  trap 'echo "$old" >$RMEM; cleanup' EXIT
+  setpriv --bounding-set=-net_admin "$MCU" --config conf.json --duration 7 \
+    --stats-file stats2.json 2>mcu2.log &
+  MCU_PID=$!
+  PIDS+=($MCU_PID)
+  sleep 0.5
+  ffmpeg -nostdin -loglevel error -re -t 5 -i clip.mkv -c copy -bsf:v h264_mp4toannexb \
+    -f rtp -payload_type 96 "rtp://127.0.0.1:$BASE?pkt_size=1200" >sender2.log 2>&1 || true
+  wait "$MCU_PID" || true
+  echo "$old" >$RMEM
+  cat stats2.json
+  grep "receive buffer" mcu2.log || fail "no warning about the receive buffer"
+  grep -q "net.core.rmem_max to at least" mcu2.log || fail "the warning does not say what to set"
+  cp stats2.json stats.json
+  d2=$(stat_field s1 socket_drops)
+  echo "with the small buffer: the kernel dropped $d2 datagrams (counted)"
+  [ "$d2" -gt 0 ] || fail "drops in a full receive buffer were not counted"
+  exit 0
+fi

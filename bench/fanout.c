@@ -48,7 +48,8 @@ static int send_pkt(void *opaque, int receiver, const uint8_t *pkt, size_t len)
 
 static int make_site(fanout_t *f, int i, uint16_t port_base)
 {
-    mcu_site_config_t sc = {0};
+    mcu_site_config_t sc;
+    mcu_config_site_default(&sc, i);
     snprintf(sc.id, sizeof sc.id, "r%d", i);
     snprintf(sc.name, sizeof sc.name, "receiver %d", i);
     sc.rtp_port = (uint16_t)(port_base + 2 * i);
@@ -59,10 +60,6 @@ static int make_site(fanout_t *f, int i, uint16_t port_base)
                                          .sin_port = htons((uint16_t)(port_base + FANOUT_SINK_PORT_OFFSET)),
                                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     sc.send_audio = sc.send_video;
-    sc.video_pt = MCU_DEFAULT_VIDEO_PT;
-    sc.audio_pt = MCU_DEFAULT_AUDIO_PT;
-    sc.max_bps = MCU_SITE_DEFAULT_MAX_KBPS * 1000;
-    sc.max_pixels = MCU_SITE_DEFAULT_MAX_PIXELS;
     sc.has_srtp_out = true;
     int rc = mcu_srtp_key_generate(MCU_SRTP_AES_CM_128_HMAC_SHA1_80, &sc.srtp_in);
     if (rc == MCU_OK)

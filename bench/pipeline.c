@@ -15,7 +15,7 @@
 #include <arpa/inet.h>
 #include <libavutil/frame.h>
 
-#include "codecs/h264_dec.h"
+#include "codecs/video_dec.h"
 #include "codecs/h264_enc.h"
 #include "codecs/h264_rtp.h"
 #include "codecs/opus_codec.h"
@@ -164,7 +164,7 @@ typedef struct bench_site {
     mcu_rx_stream_t *rx_video, *rx_audio;
     mcu_rx_frame_t frame;           /* the frame polled this round */
     bool have_frame;
-    mcu_h264_dec_t *dec;
+    mcu_video_dec_t *dec;
     bool reset_pending;             /* the next access unit follows lost data */
     AVFrame *latest;                /* the latest good picture (buf[0] NULL: none yet) */
     bool new_picture;               /* decoded this round: its halvings are due */
@@ -454,11 +454,11 @@ static int decode_video(bench_site_t *s)
     if ((f->keyframe_needed || f->lost_before) && !f->media.keyframe)
         s->reset_pending = true;
     if (s->reset_pending) {
-        mcu_h264_dec_reset(s->dec);
+        mcu_video_dec_reset(s->dec);
         s->reset_pending = false;
     }
-    mcu_h264_dec_picture_t pic;
-    int rc = mcu_h264_dec_decode(s->dec, f->media.data, f->media.len, f->timestamp, &pic);
+    mcu_video_dec_picture_t pic;
+    int rc = mcu_video_dec_decode(s->dec, f->media.data, f->media.len, f->timestamp, &pic);
     if (rc == MCU_ERR_NOMEM)
         return rc;
     if (rc == 1 && !pic.damaged) {
@@ -726,7 +726,7 @@ static void pipe_free(pipe_t *p)
         queue_free(&s->aq);
         mcu_rx_stream_destroy(&s->rx_video);
         mcu_rx_stream_destroy(&s->rx_audio);
-        mcu_h264_dec_destroy(&s->dec);
+        mcu_video_dec_destroy(&s->dec);
         mcu_pyramid_pool_destroy(&s->pyramid);
         av_frame_free(&s->latest);
         mcu_opus_dec_destroy(&s->adec);
@@ -840,10 +840,10 @@ static int setup_site(pipe_t *p, int i)
         rc = mcu_rx_stream_create(&vc, &s->rx_video);
     if (rc == MCU_OK)
         rc = mcu_rx_stream_create(&ac, &s->rx_audio);
-    mcu_h264_dec_config_t dc;
-    mcu_h264_dec_config_default(&dc);
+    mcu_video_dec_config_t dc;
+    mcu_video_dec_config_default(&dc);
     if (rc == MCU_OK)
-        rc = mcu_h264_dec_create(&dc, &s->dec);
+        rc = mcu_video_dec_create(&dc, &s->dec);
     if (rc == MCU_OK)
         rc = mcu_pyramid_pool_create(&s->pyramid);
     if (rc == MCU_OK && !(s->latest = av_frame_alloc()))

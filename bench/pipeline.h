@@ -44,7 +44,7 @@
  * compose+encode step over a worker pool; a machine's capacity is this figure times the
  * cores it can give the MCU, less what the event loop and the kernel's receive path
  * cost (the live benchmark measures those). x264 and libavcodec run single-threaded here
- * as in the daemon (h264_enc.h, h264_dec.h). Stage times are thread CPU time
+ * as in the daemon (h264_enc.h, video_dec.h). Stage times are thread CPU time
  * (CLOCK_THREAD_CPUTIME_ID), so another process on the machine slows the wall clock
  * (fps) but not the CPU figures.
  *

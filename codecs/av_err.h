@@ -1,6 +1,6 @@
 /*
  * av_err: converts FFmpeg's AVERROR codes to the project's codes at the edge of the
- * modules that call libavcodec (h264_dec, h264_enc). Header only: one mapping shared by
+ * modules that call libavcodec (video_dec, h264_enc). Header only: one mapping shared by
  * every FFmpeg caller instead of a copy in each.
  */
 #ifndef MCU_AV_ERR_H

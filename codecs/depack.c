@@ -1,10 +1,7 @@
 #include "depack.h"
 
 #include <stdlib.h>
-#include <strings.h>
 
-#include "codecs/h264_rtp.h"
-#include "codecs/opus_rtp.h"
 #include "mcu/error.h"
 
 struct mcu_depack {
@@ -57,6 +54,13 @@ int mcu_depack_push(mcu_depack_t *d, const uint8_t *payload, size_t len)
     return rc;
 }
 
+void mcu_depack_gap(mcu_depack_t *d)
+{
+    d->corrupt = true;
+    if (d->ops->gap)
+        d->ops->gap(d->priv);
+}
+
 int mcu_depack_finish(mcu_depack_t *d, bool lost, mcu_depack_frame_t *out)
 {
     int rc = d->ops->finish(d->priv, out);
@@ -70,13 +74,4 @@ void mcu_depack_reset(mcu_depack_t *d)
 {
     d->ops->reset(d->priv);
     d->corrupt = false;
-}
-
-const mcu_depack_ops_t *mcu_depack_find(const char *name)
-{
-    static const mcu_depack_ops_t *const all[] = {&mcu_h264_depack_ops, &mcu_opus_depack_ops};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        if (strcasecmp(all[i]->name, name) == 0)
-            return all[i];
-    return NULL;
 }

@@ -36,6 +36,9 @@ typedef struct mcu_depack_ops {
     /* Adds one payload to the current frame; negative code on malformed input (the
      * frame is then marked corrupt, the depacketizer stays usable). */
     int (*push)(void *priv, const uint8_t *payload, size_t len);
+    /* Packets are missing before the next push (a hole inside the frame): what is being
+     * reassembled across packets ends where the data ends. Optional. */
+    void (*gap)(void *priv);
     /* Ends the current frame. MCU_ERR_AGAIN when it holds nothing. */
     int (*finish)(void *priv, mcu_depack_frame_t *out);
     /* Drops any partial frame. */
@@ -51,11 +54,11 @@ void mcu_depack_destroy(mcu_depack_t **d);
 
 const mcu_depack_ops_t *mcu_depack_ops(const mcu_depack_t *d);
 int mcu_depack_push(mcu_depack_t *d, const uint8_t *payload, size_t len);
+/* Packets are missing before the next push: the frame is corrupt, and a unit being
+ * reassembled ends at the hole. */
+void mcu_depack_gap(mcu_depack_t *d);
 /* Ends the frame; `lost` (packets known missing) marks it corrupt. */
 int mcu_depack_finish(mcu_depack_t *d, bool lost, mcu_depack_frame_t *out);
 void mcu_depack_reset(mcu_depack_t *d);
-
-/* Looks a format up by SDP encoding name (case-insensitive); NULL if unknown. */
-const mcu_depack_ops_t *mcu_depack_find(const char *name);
 
 #endif

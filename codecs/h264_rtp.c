@@ -28,6 +28,7 @@ typedef struct h264_depack {
     size_t cap;
     size_t len;
     bool keyframe;
+    bool truncated;     /* a NAL unit of the frame lost its tail */
     bool in_fu;         /* an FU-A NAL unit is being reassembled */
     uint8_t fu_type;
     size_t fu_start;    /* offset of its NAL header in buf */
@@ -51,6 +52,7 @@ static void h264_reset(void *priv)
     h264_depack_t *d = priv;
     d->len = 0;
     d->keyframe = false;
+    d->truncated = false;
     d->in_fu = false;
 }
 
@@ -84,12 +86,36 @@ static int append(h264_depack_t *d, const uint8_t *p, size_t n)
     return MCU_OK;
 }
 
-/* Drops a partial FU-A NAL unit (with its start code). */
+/* Drops a partial FU-A NAL unit (with its start code): it is malformed. */
 static void abandon_fu(h264_depack_t *d)
 {
     if (d->in_fu)
         d->len = d->fu_start - START_CODE_SIZE;
     d->in_fu = false;
+}
+
+static bool nal_is_clean(const uint8_t *p, size_t n);
+
+/* Ends a FU-A NAL unit whose later fragments were lost where its data ends: the slice's
+ * first macroblocks decode, the decoder conceals the rest (the frame is corrupt and is
+ * decoded only under a site's conceal policy). Trailing zero bytes go (Annex B would read
+ * them as a start code's); a prefix of nothing but the header is dropped. */
+static void cut_fu(h264_depack_t *d)
+{
+    if (!d->in_fu)
+        return;
+    d->in_fu = false;
+    d->truncated = true;
+    size_t end = d->len;
+    while (end > d->fu_start && d->buf[end - 1] == 0)
+        end--;
+    if (end - d->fu_start < 2 || !nal_is_clean(d->buf + d->fu_start, end - d->fu_start)) {
+        d->len = d->fu_start - START_CODE_SIZE;
+        return;
+    }
+    d->len = end;
+    if (d->fu_type == MCU_H264_NAL_IDR)
+        d->keyframe = true;
 }
 
 /* A NAL unit as H.264 7.4.1 allows it: no 00 00 00, 00 00 01 or 00 00 02 inside (the
@@ -187,7 +213,7 @@ static int push_fu_a(h264_depack_t *d, const uint8_t *p, size_t len)
     }
     if (start) {
         int corrupt = d->in_fu ? MCU_ERR_FRAGMENT : MCU_OK; /* previous lost its end */
-        abandon_fu(d);
+        cut_fu(d);
         uint8_t hdr = (uint8_t)((p[0] & (NAL_FORBIDDEN_BIT | NAL_NRI_MASK)) | type);
         int rc = check_nal_header(hdr);
         if (rc < 0)
@@ -238,7 +264,7 @@ static int h264_push(void *priv, const uint8_t *p, size_t len)
         return MCU_ERR_MALFORMED;
     uint8_t type = NAL_TYPE(p[0]);
     if (type != MCU_H264_NAL_FU_A && d->in_fu) {
-        abandon_fu(d); /* the FU-A in progress lost its end */
+        cut_fu(d); /* the FU-A in progress lost its end */
         int rc = type == MCU_H264_NAL_STAP_A ? push_stap_a(d, p, len) : add_nal(d, p, len);
         return rc < 0 ? rc : MCU_ERR_FRAGMENT;
     }
@@ -249,12 +275,15 @@ static int h264_push(void *priv, const uint8_t *p, size_t len)
     }
 }
 
+static void h264_gap(void *priv) { cut_fu(priv); }
+
 static int h264_finish(void *priv, mcu_depack_frame_t *out)
 {
     h264_depack_t *d = priv;
-    bool truncated = d->in_fu;
-    abandon_fu(d);
+    cut_fu(d);
+    bool truncated = d->truncated;
     memset(out, 0, sizeof *out);
+    d->truncated = false;
     if (d->len == 0) {
         d->keyframe = false;
         return truncated ? MCU_ERR_FRAGMENT : MCU_ERR_AGAIN;
@@ -326,6 +355,7 @@ const mcu_depack_ops_t mcu_h264_depack_ops = {
     .uninit = h264_uninit,
     .is_frame_start = h264_is_frame_start,
     .push = h264_push,
+    .gap = h264_gap,
     .finish = h264_finish,
     .reset = h264_reset,
 };

@@ -519,16 +519,18 @@ int mcu_label_draw_dsp(const mcu_blend_dsp_t *dsp, mcu_canvas_t *canvas, mcu_rec
     if (bm->w < 0 || bm->h < 0 || ((bm->w | bm->h) & 1) ||
         (bm->w > 0 && bm->h > 0 && (!bm->alpha || bm->stride < bm->w)))
         return MCU_ERR_INVAL;
-    if ((unsigned)pos > MCU_LABEL_POS_BOTTOM_CENTER)
+    if ((unsigned)pos > MCU_LABEL_POS_CENTER)
         return MCU_ERR_INVAL;
     if (bm->w == 0 || bm->h == 0)
         return MCU_OK;
 
     const int m = MCU_LABEL_MARGIN_PX;
     int x0 = cell.x + m;
-    if (pos == MCU_LABEL_POS_BOTTOM_CENTER)
+    if (pos == MCU_LABEL_POS_BOTTOM_CENTER || pos == MCU_LABEL_POS_CENTER)
         x0 = max_i(x0, cell.x + (((cell.w - bm->w) / 2) & ~1));
     int y0 = pos == MCU_LABEL_POS_TOP_LEFT ? cell.y + m : cell.y + cell.h - m - bm->h;
+    if (pos == MCU_LABEL_POS_CENTER)
+        y0 = cell.y + (((cell.h - bm->h) / 2) & ~1);
     if (y0 < cell.y)
         y0 = cell.y;   /* taller than the cell less a margin: show its top */
 

@@ -136,6 +136,7 @@ typedef enum mcu_label_pos {
     MCU_LABEL_POS_BOTTOM_LEFT = 0,  /* default: the usual lower-third name plate */
     MCU_LABEL_POS_TOP_LEFT,
     MCU_LABEL_POS_BOTTOM_CENTER,
+    MCU_LABEL_POS_CENTER,           /* a status line across the middle (a site's card) */
 } mcu_label_pos_t;
 
 /* Finds the font (style->font, else the fallback; see the constants) and opens it.

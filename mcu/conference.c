@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <sys/resource.h>
 
+#include "codecs/audio_dec.h"
 #include "codecs/h264_enc.h"
 #include "codecs/h264_rtp.h"
 #include "codecs/jpeg_enc.h"
@@ -47,6 +48,9 @@
 #define CONF_BORDER_V 170
 #define CONF_BORDER_MIN_PX 4
 #define CONF_BORDER_DIV 48
+/* The smallest text a card's status line shrinks to so that it fits its cell: readable on
+ * a 720p composite from a meeting-room distance. */
+#define CONF_STATUS_MIN_PX 10
 /* Background of blank slots and of canvas not covered by a cell: video black. */
 #define CONF_BG_Y 16
 #define CONF_BG_UV 128
@@ -58,6 +62,7 @@ typedef struct compose_tile {
     bool speaker;               /* draw the active speaker's border */
     uint32_t label_gen;         /* changes whenever the site's label text does */
     char label[MCU_NAME_MAX];
+    char status[MCU_SITE_PROBLEM_MAX]; /* instead of a picture: why none ("" : no signal) */
     mcu_rect_t cell;
     int64_t arrival_us;         /* when the picture's access unit arrived */
 } compose_tile_t;
@@ -70,6 +75,14 @@ typedef struct slot_label {
     int w, h;
     mcu_label_bitmap_t bm;
 } slot_label_t;
+
+/* A slot's rendered status line (a site's card: "unsupported codec: H.265"), kept like
+ * its label: re-rendered only when the text or the cell size changes. */
+typedef struct slot_status {
+    char text[MCU_SITE_PROBLEM_MAX];
+    int w, h;
+    mcu_label_bitmap_t bm;
+} slot_status_t;
 
 /* One video frame of one profile, handed to a worker and back. */
 typedef struct video_job {
@@ -116,6 +129,7 @@ typedef struct profile_out {
      * renderer, each slot's label, and the layout the canvas was last drawn for. */
     mcu_label_renderer_t *labeler;
     slot_label_t slot_labels[MCU_LAYOUT_MAX_CELLS];
+    slot_status_t slot_status[MCU_LAYOUT_MAX_CELLS];
     uint64_t drawn_layout_gen;
 } profile_out_t;
 
@@ -178,7 +192,7 @@ typedef struct site_rates {
 /* Audio retransmission history per receiver: 1.28 s of 20 ms packets. */
 #define CONF_AUDIO_HISTORY 64
 /* PCM decoded from one packet: the longest Opus packet. */
-#define CONF_PCM_MAX MCU_OPUS_MAX_PACKET_SAMPLES
+#define CONF_PCM_MAX MCU_AUDIO_DEC_MAX_SAMPLES
 
 typedef struct audio_out {      /* one encoded 20 ms packet */
     uint8_t data[MCU_OPUS_MAX_PACKET_BYTES];
@@ -229,7 +243,7 @@ struct mcu_conference {
      * and at ~580 KB (every site's packets of a tick) a fresh zeroed one every 20 ms
      * was the heap's largest churn. */
     audio_job_t *audio_slot;
-    mcu_opus_dec_t *audio_dec[MCU_MAX_SITES];       /* audio worker only */
+    mcu_audio_dec_t *audio_dec[MCU_MAX_SITES];      /* audio worker only */
     mcu_mixer_t *mixer;                             /* audio worker only */
     mcu_opus_enc_t *shared_enc[MCU_MAX_PROFILES];   /* audio worker only */
     mcu_opus_enc_t *minus_enc[MCU_MAX_PROFILES][MCU_MIXER_MAX_TALKERS];
@@ -356,6 +370,32 @@ static const mcu_label_bitmap_t *slot_label(profile_out_t *p, int slot, const co
     return &sl->bm;
 }
 
+/* The slot's status bitmap, re-rendered only when its text or cell changed (worker). */
+static const mcu_label_bitmap_t *slot_status(profile_out_t *p, int slot, const compose_tile_t *t)
+{
+    slot_status_t *ss = &p->slot_status[slot];
+    if (strcmp(ss->text, t->status) == 0 && ss->w == t->cell.w && ss->h == t->cell.h)
+        return &ss->bm;
+    snprintf(ss->text, sizeof ss->text, "%s", t->status);
+    ss->w = t->cell.w;
+    ss->h = t->cell.h;
+    int max_w = mcu_label_max_width(t->cell);
+    if (!p->labeler || max_w <= 0 || !t->status[0]) {
+        mcu_label_bitmap_free(&ss->bm);
+        return &ss->bm;
+    }
+    /* The whole line says what is wrong: from the name's size down until it fits. */
+    for (int px = mcu_label_px_for_cell(t->cell.h);; px = px * 5 / 6) {
+        if (mcu_label_render(p->labeler, t->status, px, max_w, &ss->bm) != MCU_OK) {
+            mcu_label_bitmap_free(&ss->bm);
+            break;
+        }
+        if (!ss->bm.truncated || px * 5 / 6 < CONF_STATUS_MIN_PX)
+            break;
+    }
+    return &ss->bm;
+}
+
 static void draw_border(mcu_canvas_t *cv, mcu_rect_t r)
 {
     int b = r.h / CONF_BORDER_DIV;
@@ -410,11 +450,15 @@ static void video_work(mcu_work_t *w)
             mcu_canvas_fill(p->canvas, t->cell, CONF_BG_Y, CONF_BG_UV, CONF_BG_UV);
             continue;
         }
-        if (t->picture && !t->video_muted)
+        if (t->picture && !t->video_muted) {
             mcu_composer_draw(p->composer, p->canvas, i, t->cell, t->picture,
                               p->conf->cfg.fit);
-        else
+        } else {
             mcu_composer_draw_no_signal(p->composer, p->canvas, t->cell);
+            const mcu_label_bitmap_t *st = slot_status(p, i, t);
+            if (st->w > 0)
+                mcu_label_draw(p->canvas, t->cell, st, MCU_LABEL_POS_CENTER);
+        }
         const mcu_label_bitmap_t *bm = slot_label(p, i, t);
         if (bm->w > 0)
             mcu_label_draw(p->canvas, t->cell, bm, MCU_LABEL_POS_BOTTOM_LEFT);
@@ -564,6 +608,9 @@ static void start_video_job(profile_out_t *p, uint64_t tick, int64_t now)
         snprintf(tile->label, sizeof tile->label, "%s", effective_label(c, site));
         bool live = mcu_site_live(s, now);
         const AVFrame *pic = live ? mcu_site_picture(s) : NULL;
+        if (!live && !tile->video_muted &&
+            !mcu_site_problem(s, true, now, tile->status, sizeof tile->status))
+            mcu_site_problem(s, false, now, tile->status, sizeof tile->status);
         if (pic && !tile->video_muted && (tile->picture = av_frame_alloc()) != NULL &&
             av_frame_ref(tile->picture, pic) != 0)
             av_frame_free(&tile->picture);
@@ -616,12 +663,12 @@ static void audio_work(mcu_work_t *w)
             uint32_t lost = pk->lost_before < CONF_MAX_CONCEAL_FRAMES ? pk->lost_before
                                                                       : CONF_MAX_CONCEAL_FRAMES;
             for (uint32_t l = 0; l < lost; l++) {
-                int n = mcu_opus_dec_conceal(c->audio_dec[i], MCU_MIXER_FRAME_SAMPLES, pcm,
-                                             CONF_PCM_MAX);
+                int n = mcu_audio_dec_conceal(c->audio_dec[i], MCU_MIXER_FRAME_SAMPLES, pcm,
+                                              CONF_PCM_MAX);
                 if (n > 0)
                     mcu_mixer_push(c->mixer, i, pcm, (size_t)n);
             }
-            int n = mcu_opus_dec_decode(c->audio_dec[i], pk->data, pk->len, pcm, CONF_PCM_MAX);
+            int n = mcu_audio_dec_decode(c->audio_dec[i], pk->data, pk->len, pcm, CONF_PCM_MAX);
             if (n > 0)
                 mcu_mixer_push(c->mixer, i, pcm, (size_t)n);
         }
@@ -993,7 +1040,7 @@ int mcu_conference_create(uv_loop_t *loop, const mcu_config_t *cfg, mcu_conferen
         rc = mcu_site_create(loop, &cfg->sites[i], i, &c->events, &c->sites[i]);
         c->n_sites = i + 1;
         if (rc == MCU_OK)
-            rc = mcu_opus_dec_create(&c->audio_dec[i]);
+            rc = mcu_audio_dec_create(cfg->sites[i].audio_codec, &c->audio_dec[i]);
         if (rc == MCU_OK)
             rc = mcu_mixer_set_active(c->mixer, i, true);
         c->audio_dests[i] = (audio_dest_t){c, i};
@@ -1092,15 +1139,17 @@ void mcu_conference_destroy(mcu_conference_t **pc)
         mcu_tx_stream_destroy(&po->video_tx);
         mcu_bitrate_policy_destroy(&po->bitrate);
         free(po->au_buf);
-        for (int i = 0; i < MCU_LAYOUT_MAX_CELLS; i++)
+        for (int i = 0; i < MCU_LAYOUT_MAX_CELLS; i++) {
             mcu_label_bitmap_free(&po->slot_labels[i].bm);
+            mcu_label_bitmap_free(&po->slot_status[i].bm);
+        }
         mcu_label_destroy(&po->labeler);
         mcu_opus_enc_destroy(&c->shared_enc[p]);
         for (int k = 0; k < MCU_MIXER_MAX_TALKERS; k++)
             mcu_opus_enc_destroy(&c->minus_enc[p][k]);
     }
     for (int i = 0; i < c->n_sites; i++) {
-        mcu_opus_dec_destroy(&c->audio_dec[i]);
+        mcu_audio_dec_destroy(&c->audio_dec[i]);
         mcu_tx_stream_destroy(&c->audio_tx[i]);
     }
     mcu_mixer_destroy(&c->mixer);
@@ -1122,7 +1171,7 @@ void mcu_conference_get_site_stats(const mcu_conference_t *c, int i,
         .id = mcu_site_config(s)->id, .rtp_in = ss->rtp_in,
         .dropped = mcu_rx_stream_counters(mcu_site_rx(s, true))->drops.total +
                    mcu_rx_stream_counters(mcu_site_rx(s, false))->drops.total,
-        .pictures = ss->pictures, .damaged = ss->damaged,
+        .pictures = ss->pictures, .concealed = ss->concealed, .damaged = ss->damaged,
         .rejected_source = ss->rejected_source,
         .srtp_auth_failures = ss->srtp_auth_failures, .srtp_replays = ss->srtp_replays,
         .srtp_errors = ss->srtp_errors, .latches = ss->latches,
@@ -1315,6 +1364,11 @@ void mcu_conference_site_info(const mcu_conference_t *c, int i, mcu_conference_s
     info->level_dbfs = c->level_dbfs[i];
     info->talking = c->talking[i];
     info->pictures = mcu_site_stats(s)->pictures;
+    info->pictures_concealed = mcu_site_stats(s)->concealed;
+    mcu_site_problem(s, true, now, info->video_problem, sizeof info->video_problem);
+    mcu_site_problem(s, false, now, info->audio_problem, sizeof info->audio_problem);
+    info->video_drops = mcu_rx_stream_counters(mcu_site_rx(s, true))->drops;
+    info->audio_drops = mcu_rx_stream_counters(mcu_site_rx(s, false))->drops;
 }
 
 /* ---------------------------------------------------------------- JPEG snapshots */

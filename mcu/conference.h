@@ -39,6 +39,7 @@
 
 #include "mcu/config.h"
 #include "mcu/control.h"
+#include "mcu/site.h"
 #include "mcu/slots.h"
 
 /* Housekeeping period: PLI retries, receiver reports, sender reports. */
@@ -94,7 +95,8 @@ typedef struct mcu_conference_site_stats {
     const char *id;
     uint64_t rtp_in;            /* RTP datagrams received */
     uint64_t dropped;           /* datagrams and payloads rejected, video + audio */
-    uint64_t pictures;          /* good pictures decoded */
+    uint64_t pictures;          /* pictures shown, clean or concealed */
+    uint64_t concealed;         /* ... of them with the decoder's concealment */
     uint64_t damaged;           /* pictures not shown */
     uint64_t rejected_source;   /* not the site's (configured or latched) source */
     uint64_t srtp_auth_failures, srtp_replays, srtp_errors;
@@ -167,6 +169,11 @@ typedef struct mcu_conference_site_info {
     float level_dbfs;
     bool talking;
     uint64_t pictures;
+    uint64_t pictures_concealed; /* of them, shown with the decoder's concealment */
+    /* Why the site's video or audio is not taken ("unsupported codec: H.265"); "" when
+     * nothing keeps it (mcu_site_problem). */
+    char video_problem[MCU_SITE_PROBLEM_MAX], audio_problem[MCU_SITE_PROBLEM_MAX];
+    mcu_drop_stats_t video_drops, audio_drops; /* datagrams and payloads rejected, by reason */
 } mcu_conference_site_info_t;
 void mcu_conference_site_info(const mcu_conference_t *c, int site, mcu_conference_site_info_t *info);
 

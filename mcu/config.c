@@ -71,9 +71,13 @@ static void default_profile(mcu_profile_config_t *p)
     p->min_video_bps = p->video_bps / 100 * MCU_PROFILE_MIN_VIDEO_PERCENT;
 }
 
-static void default_site(mcu_site_config_t *s, int index)
+void mcu_config_site_default(mcu_site_config_t *s, int index)
 {
     memset(s, 0, sizeof *s);
+    s->video_codec = MCU_CODEC_H264;
+    s->audio_codec = MCU_CODEC_OPUS;
+    s->loss_policy = MCU_LOSS_CONCEAL;
+    s->max_freeze_ms = MCU_SITE_DEFAULT_MAX_FREEZE_MS;
     s->rtp_port = (uint16_t)(MCU_DEFAULT_BASE_PORT + MCU_DEFAULT_PORT_STRIDE * index);
     s->audio_port = (uint16_t)(s->rtp_port + 2);
     s->video_pt = MCU_DEFAULT_VIDEO_PT;
@@ -108,7 +112,7 @@ void mcu_config_default(mcu_config_t *cfg)
     default_profile(&cfg->profiles[0]);
     cfg->n_sites = (int)(sizeof yen_mo_sites / sizeof yen_mo_sites[0]);
     for (int i = 0; i < cfg->n_sites; i++) {
-        default_site(&cfg->sites[i], i);
+        mcu_config_site_default(&cfg->sites[i], i);
         snprintf(cfg->sites[i].id, MCU_ID_MAX, "%s", yen_mo_sites[i].id);
         snprintf(cfg->sites[i].name, MCU_NAME_MAX, "%s", yen_mo_sites[i].name);
         cfg->sites[i].plain_rtp = true; /* the demonstration runs on one machine */
@@ -425,17 +429,59 @@ static int parse_srtp(ctx_t *c, json_t *o, const char *path, mcu_site_config_t *
     return rc;
 }
 
+/* "video_codec" / "audio_codec": an SDP encoding name the MCU takes in for that media. */
+static int get_codec(ctx_t *c, json_t *o, const char *path, const char *key, bool video,
+                     mcu_codec_t *out)
+{
+    char name[32] = "";
+    bool present = false;
+    int rc = get_str(c, o, path, key, name, sizeof name, &present);
+    if (rc < 0 || !present)
+        return rc;
+    mcu_codec_t codec = mcu_codec_by_name(name);
+    const mcu_codec_info_t *info = mcu_codec_info(codec);
+    if (!info || info->video != video || !info->depack) {
+        char k[MCU_PATH_MAX];
+        join(k, path, key);
+        return fail(c, k, "%s \"%s\" is not taken (%s)", info ? "codec" : "unknown codec",
+                    name, video ? "H264, VP8" : "opus, G722, PCMU, PCMA");
+    }
+    *out = codec;
+    return MCU_OK;
+}
+
+/* "loss_policy": what a tile shows once repair of a damaged picture has failed. */
+static int get_loss_policy(ctx_t *c, json_t *o, const char *path, mcu_loss_policy_t *out)
+{
+    char name[16] = "";
+    bool present = false;
+    int rc = get_str(c, o, path, "loss_policy", name, sizeof name, &present);
+    if (rc < 0 || !present)
+        return rc;
+    if (strcmp(name, "conceal") == 0) {
+        *out = MCU_LOSS_CONCEAL;
+    } else if (strcmp(name, "freeze") == 0) {
+        *out = MCU_LOSS_FREEZE;
+    } else {
+        char k[MCU_PATH_MAX];
+        join(k, path, "loss_policy");
+        return fail(c, k, "\"%s\" is not a policy (conceal, freeze)", name);
+    }
+    return MCU_OK;
+}
+
 static int parse_site(ctx_t *c, json_t *o, const char *path, const mcu_config_t *cfg, int index,
                       mcu_site_config_t *s)
 {
     static const char *const keys[] = {"id", "name", "rtp_port", "audio_port", "rtcp_mux",
-                                       "source", "send_to", "profile", "video_pt", "audio_pt",
-                                       "rtx_pt", "srtp", "plain_rtp", "max_kbps", "max_pixels",
-                                       NULL};
+                                       "source", "send_to", "profile", "video_codec",
+                                       "audio_codec", "video_pt", "audio_pt", "rtx_pt", "srtp",
+                                       "plain_rtp", "max_kbps", "max_pixels", "loss_policy",
+                                       "max_freeze_ms", NULL};
     if (!json_is_object(o))
         return fail(c, path, "must be an object");
-    default_site(s, index);
-    int rtp = s->rtp_port, audio = -1, vpt = s->video_pt, apt = s->audio_pt, rtx = 0;
+    mcu_config_site_default(s, index);
+    int rtp = s->rtp_port, audio = -1, vpt = s->video_pt, apt = -1, rtx = 0;
     int max_kbps = s->max_bps / 1000, max_pixels = (int)s->max_pixels;
     char profile[MCU_ID_MAX] = "";
     bool has_profile = false;
@@ -448,8 +494,13 @@ static int parse_site(ctx_t *c, json_t *o, const char *path, const mcu_config_t 
     if (rc == MCU_OK) rc = get_int(c, o, path, "audio_port", PORT_MIN, PORT_MAX - 1, &audio);
     if (rc == MCU_OK) rc = get_bool(c, o, path, "rtcp_mux", &s->rtcp_mux);
     if (rc == MCU_OK) rc = get_ipv4(c, o, path, "source", &s->source, &s->has_source);
+    if (rc == MCU_OK) rc = get_codec(c, o, path, "video_codec", true, &s->video_codec);
+    if (rc == MCU_OK) rc = get_codec(c, o, path, "audio_codec", false, &s->audio_codec);
     if (rc == MCU_OK) rc = get_int(c, o, path, "video_pt", PT_DYNAMIC_MIN, PT_DYNAMIC_MAX, &vpt);
-    if (rc == MCU_OK) rc = get_int(c, o, path, "audio_pt", PT_DYNAMIC_MIN, PT_DYNAMIC_MAX, &apt);
+    if (rc == MCU_OK) rc = get_int(c, o, path, "audio_pt", 0, PT_DYNAMIC_MAX, &apt);
+    if (rc == MCU_OK) rc = get_loss_policy(c, o, path, &s->loss_policy);
+    if (rc == MCU_OK)
+        rc = get_int(c, o, path, "max_freeze_ms", 0, MCU_SITE_MAX_FREEZE_MS_MAX, &s->max_freeze_ms);
     if (rc == MCU_OK) rc = get_int(c, o, path, "rtx_pt", PT_DYNAMIC_MIN, PT_DYNAMIC_MAX, &rtx);
     if (rc == MCU_OK)
         rc = get_int(c, o, path, "max_kbps", MCU_SITE_MIN_KBPS, MCU_SITE_MAX_KBPS, &max_kbps);
@@ -475,12 +526,23 @@ static int parse_site(ctx_t *c, json_t *o, const char *path, const mcu_config_t 
         return rc;
     s->rtp_port = (uint16_t)rtp;
     s->audio_port = (uint16_t)(audio >= 0 ? audio : rtp + 2);
+    int static_pt = mcu_codec_info(s->audio_codec)->static_pt;
+    if (apt < 0)
+        apt = static_pt >= 0 ? static_pt : MCU_DEFAULT_AUDIO_PT;
     s->video_pt = (uint8_t)vpt;
     s->audio_pt = (uint8_t)apt;
     s->rtx_pt = (uint8_t)rtx;
     s->max_bps = max_kbps * 1000;
     s->max_pixels = max_pixels;
     char k[MCU_PATH_MAX];
+    if (apt < PT_DYNAMIC_MIN && apt != static_pt) {
+        join(k, path, "audio_pt");
+        if (static_pt >= 0)
+            return fail(c, k, "%d is not %s's static payload type (%d) nor a dynamic one "
+                        "(96..127)", apt, mcu_codec_info(s->audio_codec)->name, static_pt);
+        return fail(c, k, "%s needs a dynamic payload type (96..127)",
+                    mcu_codec_info(s->audio_codec)->name);
+    }
     if (vpt == apt) {
         join(k, path, "audio_pt");
         return fail(c, k, "must differ from video_pt");

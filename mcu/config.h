@@ -18,7 +18,16 @@
  *                "send_to": {"address": "192.0.2.10", "video_port": 5000,
  *                            "audio_port": 5002},   optional: else learned from where
  *                                                   the site's media comes from
- *                "profile": "main", "video_pt": 96, "audio_pt": 111,
+ *                "profile": "main",
+ *                "video_codec": "H264",    or VP8
+ *                "audio_codec": "opus",    or G722, PCMU, PCMA
+ *                "video_pt": 96,           dynamic (96..127)
+ *                "audio_pt": 111,          default: the codec's static type (G722 9,
+ *                                          PCMU 0, PCMA 8), else 111
+ *                "loss_policy": "conceal", or "freeze": what a tile shows once repair
+ *                                          of a damaged picture failed
+ *                "max_freeze_ms": 1000,    the longest a damaged tile stays frozen;
+ *                                          0: until a keyframe
  *                "rtx_pt": 97,             optional: RFC 4588 retransmissions (apt=96)
  *                "srtp": {"suite": "AES_CM_128_HMAC_SHA1_80",   or _32, AEAD_AES_128_GCM
  *                         "key": "inline:<base64>",   what the site protects with (RFC 4568)
@@ -60,6 +69,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "codecs/codec.h"
 #include "layouts/layout.h"
 #include "mcu/srtp_session.h"
 
@@ -101,6 +111,11 @@ typedef struct mcu_profile_config {
  * better served by NACK repair and the low-bandwidth profile. */
 #define MCU_PROFILE_MIN_VIDEO_PERCENT 25
 
+/* What a tile shows once repair of a damaged picture (NACK, a keyframe request) has
+ * failed: the decoder's concealment while the damage is limited (layouts show motion, and
+ * a frozen tile looks like a dead site), or the last clean picture until a keyframe. */
+typedef enum mcu_loss_policy { MCU_LOSS_CONCEAL, MCU_LOSS_FREEZE } mcu_loss_policy_t;
+
 typedef struct mcu_site_config {
     char id[MCU_ID_MAX];
     char name[MCU_NAME_MAX];
@@ -112,6 +127,8 @@ typedef struct mcu_site_config {
     bool has_send_to;
     struct sockaddr_in send_video, send_audio;
     int profile;                /* index into mcu_config_t.profiles */
+    mcu_codec_t video_codec;    /* H264 or VP8 */
+    mcu_codec_t audio_codec;    /* opus, G722, PCMU or PCMA */
     uint8_t video_pt, audio_pt;
     uint8_t rtx_pt;             /* RFC 4588 retransmissions of video from the site; 0: none */
     /* Security: SRTP unless plain_rtp says otherwise (never by default). */
@@ -121,6 +138,8 @@ typedef struct mcu_site_config {
     mcu_srtp_key_t srtp_out;
     int max_bps;                /* the most the site is asked to send (TMMBR ceiling) */
     int64_t max_pixels;         /* decoder bound on the site's picture size */
+    mcu_loss_policy_t loss_policy;
+    int max_freeze_ms;          /* a damaged tile freezes at most this long; 0: no bound */
 } mcu_site_config_t;
 
 /* What a site may send at most unless its config says otherwise: a 720p camera at
@@ -130,6 +149,11 @@ typedef struct mcu_site_config {
 #define MCU_SITE_MAX_KBPS 8000
 /* Largest picture a site may send: 1080p (1920x1088 in macroblocks). */
 #define MCU_SITE_DEFAULT_MAX_PIXELS (1920 * 1088)
+/* The longest a tile stays frozen on a damaged stream before the decoder's pictures are
+ * shown whatever their damage (README, "Loss nobody repairs": measured with mcu-bench
+ * conceal). */
+#define MCU_SITE_DEFAULT_MAX_FREEZE_MS 1000
+#define MCU_SITE_MAX_FREEZE_MS_MAX 60000
 
 /* Speaker switching (the "speaker" section). */
 /* Hold: once a site is on screen as the speaker it stays at least this long, so a
@@ -188,6 +212,11 @@ typedef struct mcu_config_error {
 
 /* The built-in 18-site scenario. */
 void mcu_config_default(mcu_config_t *cfg);
+
+/* A site's defaults (ports from its index as in the built-in scenario, H.264 + Opus on
+ * 96/111, the default bounds and loss policy), for a site built in code; id, name,
+ * security and destination are the caller's. */
+void mcu_config_site_default(mcu_site_config_t *s, int index);
 
 /* Parses JSON text. MCU_ERR_CONFIG with *err filled on any error. */
 int mcu_config_parse(const char *text, size_t len, mcu_config_t *cfg, mcu_config_error_t *err);

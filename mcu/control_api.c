@@ -1,5 +1,6 @@
 #include "control_api.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -64,6 +65,45 @@ static const char *state_name(mcu_site_state_t s)
 /* Rounds for display: JSON readers need no 17-digit fractions. */
 static double r3(double v) { return isfinite(v) ? round(v * 1000) / 1000 : 0; }
 
+/* A drop reason as a metric label or JSON key: "MCU_ERR_PAYLOAD_TYPE" -> "payload_type". */
+static void reason_slug(int err, char *out, size_t cap)
+{
+    const char *name = mcu_strerror_name(err);
+    const char *prefix = "MCU_ERR_";
+    if (strncmp(name, prefix, strlen(prefix)) == 0)
+        name += strlen(prefix);
+    size_t i = 0;
+    for (; name[i] && i + 1 < cap; i++)
+        out[i] = (char)tolower((unsigned char)name[i]);
+    out[i] = 0;
+}
+
+/* One media's drops by reason, the reasons with none left out. */
+static json_t *drops_json(const mcu_drop_stats_t *d)
+{
+    json_t *o = json_object();
+    for (int e = -1; e >= MCU_ERR__LAST; e--) {
+        uint64_t n = mcu_drop_stats_get(d, e);
+        char k[48];
+        reason_slug(e, k, sizeof k);
+        if (n)
+            json_object_set_new(o, k, json_integer((json_int_t)n));
+    }
+    return o;
+}
+
+/* The codec, what keeps the media from being taken, and its drops by reason. */
+static void media_json(json_t *m, const mcu_conference_t *c, int i, bool video,
+                       const mcu_conference_site_info_t *in)
+{
+    const mcu_site_config_t *sc = &mcu_conference_config(c)->sites[i];
+    const char *problem = video ? in->video_problem : in->audio_problem;
+    json_object_set_new(m, "codec", json_string(mcu_codec_info(video ? sc->video_codec
+                                                                      : sc->audio_codec)->name));
+    json_object_set_new(m, "problem", problem[0] ? json_string(problem) : json_null());
+    json_object_set_new(m, "drops", drops_json(video ? &in->video_drops : &in->audio_drops));
+}
+
 static json_t *site_json(const mcu_conference_t *c, int i)
 {
     const mcu_config_t *cfg = mcu_conference_config(c);
@@ -83,16 +123,19 @@ static json_t *site_json(const mcu_conference_t *c, int i)
     json_object_set_new(video, "last_keyframe_ms_ago",
                         in.last_keyframe_ms_ago < 0 ? json_null()
                                                     : json_integer(in.last_keyframe_ms_ago));
-    return json_pack("{s:s,s:i,s:s,s:s,s:s,s:b,s:b,s:f,s:o,s:b,s:f,s:b,s:o,s:{s:I,s:f,s:f},s:I}",
+    json_object_set_new(video, "pictures_concealed", json_integer((json_int_t)in.pictures_concealed));
+    media_json(video, c, i, true, &in);
+    json_t *audio = json_pack("{s:I,s:f,s:f}", "bitrate_in_bps", (json_int_t)in.audio_bps_in,
+                              "loss", r3(in.audio_loss), "jitter_ms", r3(in.audio_jitter_ms));
+    media_json(audio, c, i, false, &in);
+    return json_pack("{s:s,s:i,s:s,s:s,s:s,s:b,s:b,s:f,s:o,s:b,s:f,s:b,s:o,s:o,s:I}",
                      "id", cfg->sites[i].id, "index", i, "name", cfg->sites[i].name, "label",
                      mcu_conference_site_label(c, i), "state", state_name(in.state),
                      "audio_muted", sc->audio_muted, "video_muted", sc->video_muted, "gain",
                      r3(sc->gain), "slots", slots, "talking", in.talking, "audio_level_dbfs",
                      r3(in.level_dbfs), "active_speaker",
-                     mcu_conference_active_speaker(c) == i, "video", video, "audio",
-                     "bitrate_in_bps", (json_int_t)in.audio_bps_in, "loss", r3(in.audio_loss),
-                     "jitter_ms", r3(in.audio_jitter_ms), "bitrate_out_bps",
-                     (json_int_t)in.bps_out);
+                     mcu_conference_active_speaker(c) == i, "video", video, "audio", audio,
+                     "bitrate_out_bps", (json_int_t)in.bps_out);
 }
 
 static json_t *cells_json(const mcu_layout_t *l, int w, int h)
@@ -735,7 +778,32 @@ static void get_metrics(mcu_control_api_t *api, mcu_http_request_t *r)
     PER_SITE("mcu_site_requested_bits_per_second", "gauge",
              "Video rate asked of the site for its tile (TMMBR).", "%lld",
              (long long)ss[i].wanted_bps);
+    PER_SITE("mcu_site_pictures_concealed_total", "counter",
+             "Pictures shown with the decoder's concealment (loss nobody repaired).", "%llu",
+             (unsigned long long)in[i].pictures_concealed);
 #undef PER_SITE
+    metric(f, "mcu_site_dropped_by_reason_total", "counter",
+           "Datagrams and payloads rejected, by media and reason (reasons with none left out).");
+    for (int i = 0; in && i < n; i++)
+        for (int v = 0; v < 2; v++)
+            for (int e = -1; e >= MCU_ERR__LAST; e--) {
+                uint64_t k = mcu_drop_stats_get(v ? &in[i].video_drops : &in[i].audio_drops, e);
+                char reason[48];
+                reason_slug(e, reason, sizeof reason);
+                if (k)
+                    fprintf(f, "mcu_site_dropped_by_reason_total{site=\"%s\",media=\"%s\","
+                               "reason=\"%s\"} %llu\n",
+                            site_id(c, i), v ? "video" : "audio", reason, (unsigned long long)k);
+            }
+    metric(f, "mcu_site_media_problem", "gauge",
+           "1 while something keeps the site's media from being taken (the problem in words).");
+    for (int i = 0; in && i < n; i++)
+        for (int v = 0; v < 2; v++) {
+            const char *pr = v ? in[i].video_problem : in[i].audio_problem;
+            if (pr[0])
+                fprintf(f, "mcu_site_media_problem{site=\"%s\",media=\"%s\",problem=\"%s\"} 1\n",
+                        site_id(c, i), v ? "video" : "audio", pr);
+        }
     free(in);
     free(ss);
     mcu_http_stats_t hs;

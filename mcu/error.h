@@ -44,13 +44,14 @@
     X(MCU_ERR_NOTFOUND, -27, "not found")                                          \
     X(MCU_ERR_BUSY, -28, "resource busy")                                          \
     X(MCU_ERR_STATE, -29, "operation not valid in this state")                     \
-    X(MCU_ERR_SEQ_JUMP, -30, "sequence number jump (source restarted?)")
+    X(MCU_ERR_SEQ_JUMP, -30, "sequence number jump (source restarted?)")              \
+    X(MCU_ERR_WRONG_CODEC, -31, "payload of another codec than configured")
 
 enum mcu_error {
 #define MCU__ERR_ENUM(name, value, msg) name = (value),
     MCU_ERROR_LIST(MCU__ERR_ENUM)
 #undef MCU__ERR_ENUM
-    MCU_ERR__LAST = -30
+    MCU_ERR__LAST = -31
 };
 
 /* Number of distinct codes, MCU_OK included: sizes the drop counter array. */

@@ -41,6 +41,7 @@ struct mcu_jitter {
     int64_t released_ts;
 
     int64_t *pop_seqs;  /* the frame handed out last, freed on the next call */
+    bool *pop_gap;      /* ... and whether packets are missing just before each */
     int64_t pop_n;
 
     bool have_base;
@@ -115,7 +116,8 @@ int mcu_jitter_create(const mcu_jitter_config_t *cfg, mcu_jitter_t **out)
     jb->slots = calloc(jb->cap, sizeof(slot_t));
     jb->slab = malloc((size_t)jb->cap * MCU_RTP_MAX_DATAGRAM);
     jb->pop_seqs = calloc(jb->cap, sizeof(int64_t));
-    if (!jb->slots || !jb->slab || !jb->pop_seqs) {
+    jb->pop_gap = calloc(jb->cap, sizeof(bool));
+    if (!jb->slots || !jb->slab || !jb->pop_seqs || !jb->pop_gap) {
         mcu_jitter_destroy(&jb);
         return MCU_ERR_NOMEM;
     }
@@ -132,6 +134,7 @@ void mcu_jitter_destroy(mcu_jitter_t **pjb)
     free(jb->slots);
     free(jb->slab);
     free(jb->pop_seqs);
+    free(jb->pop_gap);
     free(jb);
     *pjb = NULL;
 }
@@ -432,17 +435,21 @@ int mcu_jitter_pop(mcu_jitter_t *jb, int64_t now_us, mcu_jitter_frame_t *frame)
         frame->lost_before = jb->lost_pending;
         frame->keyframe_needed = jb->keyframe_needed;
         jb->pop_n = 0;
+        bool gap = false;
         for (int64_t i = s; i <= h.end; i++) {
             const slot_t *p = stored(jb, i);
             if (!p) {
                 free_slot(jb, i); /* a hole inside the frame: given up */
                 jb->stats.lost++;
+                gap = true;
                 continue;
             }
             if (p->len == 0) {
                 free_slot(jb, i); /* a filler between the frame's packets */
                 continue;
             }
+            jb->pop_gap[jb->pop_n] = gap;
+            gap = false;
             jb->pop_seqs[jb->pop_n++] = i;
             if (p->time_us > frame->arrival_us)
                 frame->arrival_us = p->time_us;
@@ -469,6 +476,11 @@ void mcu_jitter_frame_packet(const mcu_jitter_t *jb, size_t i, const uint8_t **p
     const slot_t *s = seq >= 0 ? stored(jb, seq) : NULL;
     *payload = s ? payload_of(jb, seq) : NULL;
     *len = s ? s->len : 0;
+}
+
+bool mcu_jitter_frame_gap_before(const mcu_jitter_t *jb, size_t i)
+{
+    return (int64_t)i < jb->pop_n && jb->pop_gap[i];
 }
 
 int64_t mcu_jitter_next_deadline(const mcu_jitter_t *jb)

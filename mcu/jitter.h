@@ -114,6 +114,10 @@ int mcu_jitter_pop(mcu_jitter_t *jb, int64_t now_us, mcu_jitter_frame_t *frame);
 void mcu_jitter_frame_packet(const mcu_jitter_t *jb, size_t i, const uint8_t **payload,
                              size_t *len);
 
+/* Whether packets of the frame last popped are missing just before its packet i (a hole
+ * inside the frame; the packets on either side of it do not join up). */
+bool mcu_jitter_frame_gap_before(const mcu_jitter_t *jb, size_t i);
+
 /* Earliest time a pop could return something new (for timers); INT64_MAX if never
  * without more input. */
 int64_t mcu_jitter_next_deadline(const mcu_jitter_t *jb);

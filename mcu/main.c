@@ -86,7 +86,8 @@ static void write_stats(const app_t *a, FILE *f)
                 "\"srtp_replays\": %llu, \"latches\": %llu, \"ssrc_rejected\": %llu, "
                 "\"nack_requested\": %llu, \"nack_recovered\": %llu, \"rtx_packets\": %llu, "
                 "\"plis_sent\": %llu, \"tmmbrs_sent\": %llu, \"shown_ticks\": %llu, "
-                "\"frozen_ticks\": %llu, \"padding\": %llu, \"socket_drops\": %llu}",
+                "\"frozen_ticks\": %llu, \"padding\": %llu, \"socket_drops\": %llu, "
+                "\"concealed\": %llu, \"plis_and_firs\": %llu}",
                 i ? ", " : "", ss.id, (unsigned long long)ss.rtp_in,
                 (unsigned long long)ss.dropped, (unsigned long long)ss.pictures,
                 (unsigned long long)ss.damaged, (unsigned long long)ss.rejected_source,
@@ -96,7 +97,8 @@ static void write_stats(const app_t *a, FILE *f)
                 (unsigned long long)ss.rtx_packets, (unsigned long long)ss.plis_sent,
                 (unsigned long long)ss.tmmbrs_sent, (unsigned long long)ss.shown_ticks,
                 (unsigned long long)ss.frozen_ticks, (unsigned long long)ss.padding,
-                (unsigned long long)ss.socket_drops);
+                (unsigned long long)ss.socket_drops, (unsigned long long)ss.concealed,
+                (unsigned long long)(ss.plis_sent + ss.firs_sent));
     }
     fprintf(f, "]}\n");
 }

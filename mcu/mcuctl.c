@@ -1008,6 +1008,31 @@ static void mcuctl_print_settings(const json_t *st)
            roll);
 }
 
+/* "H264; unsupported codec: H.265; dropped: wrong_codec 312, payload_type 4" */
+static void mcuctl_print_media_codec(const char *head, const json_t *m)
+{
+    fputs(head, stdout);
+    mcuctl_cell(mcuctl_jstr(m, "codec"), 0);
+    const char *problem = mcuctl_jstr(m, "problem");
+    if (problem) {
+        fputs("; ", stdout);
+        mcuctl_cell(problem, 0);
+    }
+    const json_t *drops = json_object_get(m, "drops");
+    const char *reason;
+    const json_t *n;
+    bool first = true;
+    json_object_foreach((json_t *)drops, reason, n) {
+        if (!json_is_integer(n))
+            continue;
+        fputs(first ? "; dropped: " : ", ", stdout);
+        mcuctl_cell(reason, 0);
+        printf(" %lld", (long long)json_integer_value(n));
+        first = false;
+    }
+    fputs("\n", stdout);
+}
+
 static void mcuctl_print_site_detail(const json_t *s)
 {
     const json_t *video = json_object_get(s, "video");
@@ -1060,6 +1085,8 @@ static void mcuctl_print_site_detail(const json_t *s)
     printf(", jitter %s ms\n", buf);
     mcuctl_fmt_num(buf, sizeof buf, s, "bitrate_out_bps", "%.0f", 1e-3);
     printf("out             %s kbps\n", buf);
+    mcuctl_print_media_codec("video codec     ", video);
+    mcuctl_print_media_codec("audio codec     ", audio);
 }
 
 /* "alice: audio muted, video on" */

@@ -45,6 +45,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "codecs/audio_dec.h"
 #include "codecs/opus_codec.h"
 
 /* Sites one mixer holds. Must equal MCU_MAX_SITES (mcu/config.h): mixer.c checks it at
@@ -59,10 +60,11 @@
 #define MCU_MIXER_RATE MCU_OPUS_CLOCK_RATE
 #define MCU_MIXER_TICK_MS MCU_OPUS_FRAME_MS
 #define MCU_MIXER_FRAME_SAMPLES MCU_OPUS_FRAME_SAMPLES
-/* FIFO bound: the longest Opus packet (120 ms, RFC 6716) decoded in one go, plus one
- * tick of samples still queued when it lands. Anything beyond is a site running ahead
- * (a burst, a faster clock); dropping it keeps that site's delay bounded. */
-#define MCU_MIXER_FIFO_SAMPLES (MCU_OPUS_MAX_PACKET_SAMPLES + MCU_MIXER_FRAME_SAMPLES)
+/* FIFO bound: the longest packet any site's codec carries (codecs/audio_dec.h) decoded
+ * in one go, plus one tick of samples still queued when it lands. Anything beyond is a
+ * site running ahead (a burst, a faster clock); dropping it keeps that site's delay
+ * bounded. */
+#define MCU_MIXER_FIFO_SAMPLES (MCU_AUDIO_DEC_MAX_SAMPLES + MCU_MIXER_FRAME_SAMPLES)
 
 /* Largest gain: +12 dB lifts a quiet commune microphone to the others' level; more
  * would mostly lift its room noise into everybody's ears. A whole number, so mixer.c

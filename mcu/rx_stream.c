@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codecs/opus_rtp.h"
 #include "rtp.h"
 
 struct mcu_rx_stream {
@@ -18,8 +19,21 @@ struct mcu_rx_stream {
     bool have_rtx;
     uint32_t rtx_ssrc;
     int64_t rtx_last_us;
+    /* The codec check (mcu_rx_stream_problem). */
+    int score;
+    int plausible_run;          /* packets in a row that could be the codec */
+    bool confirmed, wrong;
+    int64_t last_wrong_us, last_accepted_us;
+    uint32_t votes[MCU_CODEC__COUNT];   /* what implausible payloads looked like */
+    bool have_foreign;
+    mcu_rx_problem_t foreign;
+    int64_t foreign_last_us;
+    uint32_t foreign_ts;
     mcu_rx_stream_counters_t counters;
 };
+
+/* Votes are halved past this, so that the guess follows what the sender sends now. */
+#define RX_VOTES_MAX 1024
 
 int mcu_rx_stream_create(const mcu_rx_stream_config_t *cfg, mcu_rx_stream_t **out)
 {
@@ -30,6 +44,8 @@ int mcu_rx_stream_create(const mcu_rx_stream_config_t *cfg, mcu_rx_stream_t **ou
     if (!s)
         return MCU_ERR_NOMEM;
     s->cfg = *cfg;
+    /* Only video payload formats have a structure to check. */
+    s->confirmed = !mcu_codec_info(cfg->codec) || !mcu_codec_info(cfg->codec)->video;
     mcu_jitter_config_t jc = cfg->jitter;
     if (!jc.clock_rate) {
         if (cfg->format->frame_per_packet)
@@ -168,6 +184,76 @@ static int input_rtx(mcu_rx_stream_t *s, const mcu_rtp_packet_t *p, int64_t now_
     return MCU_OK;
 }
 
+/* Whether an audio payload on a dynamic payload type is Opus: it parses as Opus (RFC 6716
+ * 3.4) and the timestamp moved by what an Opus packet lasts at 48 kHz (10, 20, 40, 60 or
+ * 120 ms); G.711 or G.722 at 8000 Hz move by a sixth of that. */
+static bool looks_like_opus(const mcu_rtp_packet_t *p, uint32_t ts_step)
+{
+    static const uint32_t steps[] = {480, 960, 1920, 2880, 5760};
+    bool step_ok = false;
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
+        step_ok |= ts_step == steps[i];
+    uint32_t samples;
+    return step_ok && mcu_opus_packet_check(p->payload, p->payload_len, &samples) > 0 &&
+           samples == ts_step;
+}
+
+/* A payload type that is not the stream's: remembered with what it looks like. */
+static void note_foreign(mcu_rx_stream_t *s, const mcu_rtp_packet_t *p, int64_t now_us)
+{
+    mcu_codec_t codec = p->payload_type < 96 ? mcu_codec_by_static_pt(p->payload_type)
+                                             : MCU_CODEC_NONE;
+    const mcu_codec_info_t *own = mcu_codec_info(s->cfg.codec);
+    bool same = s->have_foreign && s->foreign.pt == p->payload_type;
+    if (codec == MCU_CODEC_NONE && own && own->video)
+        codec = mcu_codec_guess_video(p->payload, p->payload_len);
+    else if (codec == MCU_CODEC_NONE && own && same &&
+             looks_like_opus(p, p->timestamp - s->foreign_ts))
+        codec = MCU_CODEC_OPUS;
+    if (!same || (codec != MCU_CODEC_NONE && s->foreign.codec == MCU_CODEC_NONE))
+        s->foreign = (mcu_rx_problem_t){.kind = MCU_RX_PROBLEM_FOREIGN_PT, .codec = codec,
+                                        .pt = p->payload_type};
+    s->have_foreign = true;
+    s->foreign_last_us = now_us;
+    s->foreign_ts = p->timestamp;
+}
+
+/* Checks a payload against the configured codec. False: drop it as another codec's. */
+static bool codec_check(mcu_rx_stream_t *s, const mcu_rtp_packet_t *p, int64_t now_us)
+{
+    if (s->confirmed && !s->wrong && s->score >= MCU_RX_STREAM_CODEC_SCORE_MAX &&
+        mcu_codec_plausible(s->cfg.codec, p->payload, p->payload_len))
+        return true; /* the common case, settled */
+    if (!mcu_codec_info(s->cfg.codec) || !mcu_codec_info(s->cfg.codec)->video)
+        return true;
+    bool ok = mcu_codec_plausible(s->cfg.codec, p->payload, p->payload_len);
+    s->plausible_run = ok ? s->plausible_run + 1 : 0;
+    if (ok && s->wrong && s->plausible_run >= MCU_RX_STREAM_CODEC_CONFIRM) {
+        s->score = MCU_RX_STREAM_CODEC_CONFIRM; /* the sender switched to the right codec */
+    } else if (ok) {
+        s->score = s->score < MCU_RX_STREAM_CODEC_SCORE_MAX ? s->score + 1 : s->score;
+    } else {
+        s->score -= MCU_RX_STREAM_CODEC_PENALTY;
+        if (s->score < -MCU_RX_STREAM_CODEC_SCORE_MAX)
+            s->score = -MCU_RX_STREAM_CODEC_SCORE_MAX;
+        mcu_codec_t guess = mcu_codec_guess_video(p->payload, p->payload_len);
+        if (guess != MCU_CODEC_NONE && ++s->votes[guess] > RX_VOTES_MAX)
+            for (int c = 0; c < MCU_CODEC__COUNT; c++)
+                s->votes[c] /= 2;
+    }
+    if (s->score >= MCU_RX_STREAM_CODEC_CONFIRM) {
+        s->confirmed = true;
+        s->wrong = false;
+    } else if (s->score <= MCU_RX_STREAM_CODEC_WRONG && !s->wrong) {
+        s->wrong = true;
+        s->confirmed = false;
+        restart(s); /* nothing of it stays in the buffers */
+    }
+    if (s->wrong)
+        s->last_wrong_us = now_us;
+    return !s->wrong;
+}
+
 int mcu_rx_stream_input(mcu_rx_stream_t *s, const uint8_t *buf, size_t len, int64_t now_us)
 {
     s->counters.datagrams++;
@@ -180,12 +266,16 @@ int mcu_rx_stream_input(mcu_rx_stream_t *s, const uint8_t *buf, size_t len, int6
         return drop(s, rc);
     if (s->cfg.rtx_payload_type && p.payload_type == s->cfg.rtx_payload_type)
         return input_rtx(s, &p, now_us);
-    if (p.payload_type != s->cfg.payload_type)
+    if (p.payload_type != s->cfg.payload_type) {
+        note_foreign(s, &p, now_us);
         return drop(s, MCU_ERR_PAYLOAD_TYPE);
+    }
     /* A packet without payload (padding only: bandwidth probes) takes its sequence
      * number like any other: received, never missing, never NACKed, a filler in the
      * jitter buffer. */
     bool filler = p.payload_len == 0;
+    if (!filler && !codec_check(s, &p, now_us))
+        return drop(s, MCU_ERR_WRONG_CODEC);
 
     rc = check_ssrc(s, &p);
     if (rc < 0)
@@ -214,6 +304,7 @@ int mcu_rx_stream_input(mcu_rx_stream_t *s, const uint8_t *buf, size_t len, int6
     }
     track_seq(s, p.seq, false, now_us);
     s->counters.packets++;
+    s->last_accepted_us = now_us;
     return MCU_OK;
 }
 
@@ -226,6 +317,8 @@ int mcu_rx_stream_poll(mcu_rx_stream_t *s, int64_t now_us, mcu_rx_frame_t *frame
         for (size_t i = 0; i < jf.n_packets; i++) {
             const uint8_t *pl;
             size_t pl_len;
+            if (mcu_jitter_frame_gap_before(s->jb, i))
+                mcu_depack_gap(s->depack);
             mcu_jitter_frame_packet(s->jb, i, &pl, &pl_len);
             int rc = mcu_depack_push(s->depack, pl, pl_len);
             if (rc < 0)
@@ -270,15 +363,38 @@ const mcu_jitter_t *mcu_rx_stream_jitter(const mcu_rx_stream_t *s) { return s->j
 
 size_t mcu_rx_stream_nacks(mcu_rx_stream_t *s, int64_t now_us, uint16_t *seqs, size_t max)
 {
-    return s->cfg.nack ? mcu_nack_gen_collect(&s->nack, now_us, 0, seqs, max) : 0;
+    return s->cfg.nack && s->confirmed ? mcu_nack_gen_collect(&s->nack, now_us, 0, seqs, max)
+                                       : 0;
 }
 
 int64_t mcu_rx_stream_nack_due(const mcu_rx_stream_t *s)
 {
-    return s->cfg.nack ? mcu_nack_gen_next_due(&s->nack, 0) : INT64_MAX;
+    return s->cfg.nack && s->confirmed ? mcu_nack_gen_next_due(&s->nack, 0) : INT64_MAX;
 }
 
 const mcu_nack_stats_t *mcu_rx_stream_nack_stats(const mcu_rx_stream_t *s) { return &s->nack.stats; }
+
+void mcu_rx_stream_problem(const mcu_rx_stream_t *s, int64_t now_us, mcu_rx_problem_t *p)
+{
+    int64_t window = (int64_t)MCU_RX_STREAM_PROBLEM_MS * 1000;
+    *p = (mcu_rx_problem_t){.kind = MCU_RX_PROBLEM_NONE};
+    if (s->wrong && now_us - s->last_wrong_us < window) {
+        mcu_codec_t best = MCU_CODEC_NONE;
+        for (int c = 0; c < MCU_CODEC__COUNT; c++)
+            if (s->votes[c] > (best ? s->votes[best] : 0))
+                best = (mcu_codec_t)c;
+        *p = (mcu_rx_problem_t){.kind = MCU_RX_PROBLEM_WRONG_CODEC, .codec = best,
+                                .pt = s->cfg.payload_type};
+        return;
+    }
+    const mcu_codec_info_t *info = mcu_codec_info(s->foreign.codec);
+    bool accepting = s->counters.packets && now_us - s->last_accepted_us < window;
+    if (s->have_foreign && now_us - s->foreign_last_us < window && !accepting &&
+        !(info && info->quiet))
+        *p = s->foreign;
+}
+
+bool mcu_rx_stream_codec_confirmed(const mcu_rx_stream_t *s) { return s->confirmed; }
 
 bool mcu_rx_stream_rtx_ssrc(const mcu_rx_stream_t *s, uint32_t *ssrc)
 {

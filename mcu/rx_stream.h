@@ -19,6 +19,17 @@
  * as MCU_ERR_SSRC drops until then, and the old SSRC's afterwards. A takeover or a
  * sequence restart resets the jitter buffer and depacketizer and asks for a keyframe.
  *
+ * Codecs: a payload type that is not the stream's is dropped (MCU_ERR_PAYLOAD_TYPE) and
+ * remembered with what it looks like (a static payload type's codec, or for video a guess
+ * from the payload: codecs/codec.h); on the stream's own payload type, video payloads are
+ * checked against the configured codec (MCU_RX_STREAM_CODEC_* above), so that H.265 or
+ * VP8 sent where H.264 is configured is dropped as MCU_ERR_WRONG_CODEC instead of being
+ * half-parsed, and draws no NACK and no keyframe request (mcu_rx_stream_problem says
+ * what it is).
+ *
+ * Holes inside a frame are told to the depacketizer (mcu_depack_gap), which ends a unit
+ * being reassembled at the hole, so that a damaged frame holds only data that decodes.
+ *
  * Padding: a packet with no payload (the P bit and nothing else: libwebrtc's bandwidth
  * probes on the media SSRC, or on the RTX SSRC when RTX is negotiated) is received like
  * any other: it advances sequence tracking and the statistics, is never NACKed and never
@@ -34,6 +45,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "codecs/codec.h"
 #include "codecs/depack.h"
 #include "mcu/error.h"
 #include "mcu/jitter.h"
@@ -46,9 +58,27 @@
 #define MCU_RX_STREAM_NACK_WAIT_MS 80
 /* An RTX SSRC silent this long may be replaced by another (the sender restarted). */
 #define MCU_RX_STREAM_RTX_QUIET_MS 2000
+/* Codec check (video): each packet that could be the configured codec scores 1, each that
+ * could not loses MCU_RX_STREAM_CODEC_PENALTY, within +-MCU_RX_STREAM_CODEC_SCORE_MAX.
+ * At MCU_RX_STREAM_CODEC_CONFIRM the stream is the configured codec: from then on its
+ * losses are NACKed and its damage asks for keyframes, never before (a stream of another
+ * codec must draw no feedback). At MCU_RX_STREAM_CODEC_WRONG it is another codec: its
+ * packets are dropped (MCU_ERR_WRONG_CODEC) until CONFIRM packets in a row pass. 16
+ * packets are a second of a small picture; 4 penalties more than plausible packets (a
+ * third of a keyframe of another codec) are no accident of a genuine sender, whose
+ * packets all pass. */
+#define MCU_RX_STREAM_CODEC_CONFIRM 16
+#define MCU_RX_STREAM_CODEC_PENALTY 8
+#define MCU_RX_STREAM_CODEC_WRONG (-32)
+#define MCU_RX_STREAM_CODEC_SCORE_MAX 64
+/* A problem (another codec, a payload type not configured) is current while its packets
+ * came within this long; a payload type not configured is one only while nothing else is
+ * accepted (the site's tile says so instead of "no signal", as long as it would say that). */
+#define MCU_RX_STREAM_PROBLEM_MS 2000
 
 typedef struct mcu_rx_stream_config {
     const mcu_depack_ops_t *format;
+    mcu_codec_t codec;          /* checked against each payload (video); NONE: no check */
     uint8_t payload_type;
     uint8_t rtx_payload_type;   /* RFC 4588 retransmissions of this stream; 0: none */
     bool nack;                  /* request missing packets (mcu_rx_stream_nacks) */
@@ -79,6 +109,18 @@ typedef struct mcu_rx_frame {
     bool keyframe_needed;       /* the stream lost its reference: ask the sender */
 } mcu_rx_frame_t;
 
+typedef enum mcu_rx_problem_kind {
+    MCU_RX_PROBLEM_NONE,
+    MCU_RX_PROBLEM_WRONG_CODEC,  /* the configured payload type carries another codec */
+    MCU_RX_PROBLEM_FOREIGN_PT,   /* only a payload type not configured arrives */
+} mcu_rx_problem_kind_t;
+
+typedef struct mcu_rx_problem {
+    mcu_rx_problem_kind_t kind;
+    mcu_codec_t codec;          /* what it looks like; MCU_CODEC_NONE: unknown */
+    uint8_t pt;                 /* the payload type it came on */
+} mcu_rx_problem_t;
+
 typedef struct mcu_rx_stream mcu_rx_stream_t;
 
 int mcu_rx_stream_create(const mcu_rx_stream_config_t *cfg, mcu_rx_stream_t **out);
@@ -104,6 +146,13 @@ size_t mcu_rx_stream_nacks(mcu_rx_stream_t *s, int64_t now_us, uint16_t *seqs, s
 /* When mcu_rx_stream_nacks could next return something (INT64_MAX: never). */
 int64_t mcu_rx_stream_nack_due(const mcu_rx_stream_t *s);
 const mcu_nack_stats_t *mcu_rx_stream_nack_stats(const mcu_rx_stream_t *s);
+/* What keeps the stream from being taken at now_us (kind NONE when nothing does). Comfort
+ * noise and DTMF events on a payload type of their own are never a problem. */
+void mcu_rx_stream_problem(const mcu_rx_stream_t *s, int64_t now_us, mcu_rx_problem_t *p);
+/* True once the stream has shown itself to be the configured codec (always for streams
+ * without a codec check): feedback (NACK, keyframe requests) is sent only then. */
+bool mcu_rx_stream_codec_confirmed(const mcu_rx_stream_t *s);
+
 /* The SSRC of the RTX stream (0 and false when none is tracked). */
 bool mcu_rx_stream_rtx_ssrc(const mcu_rx_stream_t *s, uint32_t *ssrc);
 

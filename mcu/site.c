@@ -11,7 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "codecs/h264_dec.h"
+#include "codecs/video_dec.h"
 #include "codecs/h264_rtp.h"
 #include "codecs/opus_rtp.h"
 #include "layouts/composer.h"
@@ -74,7 +74,8 @@ typedef struct access_unit {
     size_t len;
     int64_t pts;
     int64_t arrival_us;         /* arrival of the AU's last packet */
-    bool reset_before;          /* the stream lost data before this AU */
+    bool reset_before;          /* the stream restarted before this AU: reset the decoder */
+    bool lost_before;           /* a whole AU was lost just before this one */
 } access_unit_t;
 
 /* What a worker decodes and gives back. */
@@ -83,11 +84,16 @@ typedef struct decode_batch {
     mcu_site_t *site;
     access_unit_t aus[MCU_SITE_DECODE_QUEUE];
     int n;
-    AVFrame *picture;           /* the last good picture of the batch, or NULL */
+    /* The policy for damaged pictures (mcu_site_config_t), and when the tile's picture
+     * last changed: the bound on freezing counts from there. */
+    bool conceal;
+    int64_t max_freeze_us;      /* 0: no bound */
+    int64_t shown_arrival_us;
+    AVFrame *picture;           /* the last picture of the batch to show, or NULL */
     int64_t picture_arrival_us;
     mcu_rect_t tiles[MCU_MAX_PROFILES]; /* where the site is shown (mcu_site_set_tile) */
     mcu_fit_t fit;
-    int good, damaged;
+    int good, concealed, damaged;
     bool needs_keyframe;
 } decode_batch_t;
 
@@ -117,6 +123,7 @@ struct mcu_site {
     int64_t wanted_bps, tmmbr_sent_bps, last_tmmbr_us;
     mcu_log_limit_t log_source, log_srtp, log_ssrc, log_drops;
     int rcvbuf_bytes;           /* the video socket's receive buffer, as the kernel gave it */
+    mcu_rx_problem_t logged_problem[2]; /* the last problem logged, per media */
 
     mcu_rx_stream_t *rx[2];     /* [1] video, [0] audio */
     bool have_src[2];
@@ -124,7 +131,7 @@ struct mcu_site {
     bool have_src_rtcp[2];
     struct sockaddr_in src_rtcp[2];
 
-    mcu_h264_dec_t *dec;        /* used by the worker only */
+    mcu_video_dec_t *dec;        /* used by the worker only */
     mcu_pyramid_pool_t *pyramid; /* the worker's too: halvings of each new picture */
     mcu_rect_t tiles[MCU_MAX_PROFILES]; /* the conference's, for the next batch */
     mcu_fit_t fit;
@@ -186,6 +193,8 @@ static void send_rtcp_fb(mcu_site_t *s, bool video, int keyframe, const uint16_t
 
 static void request_keyframe(mcu_site_t *s, int64_t now)
 {
+    if (!mcu_rx_stream_codec_confirmed(s->rx[1]))
+        return; /* never feedback for a stream that may be another codec */
     s->want_keyframe = true;
     if (now - s->last_pli_us < MCU_SITE_PLI_RETRY_MS * US_PER_MS)
         return;
@@ -224,34 +233,54 @@ static void lower_decode_priority(void)
     (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), MCU_SITE_DECODE_NICE);
 }
 
+/* Whether a decoded picture goes on the tile. Clean ones always; under the conceal
+ * policy, damaged ones whose damage is limited; under either, any with its references
+ * once the tile has been frozen for max_freeze (the decoder's best is better than a
+ * picture from seconds ago). Never one without references (unrecovered). */
+static bool showable(const decode_batch_t *b, const mcu_video_dec_picture_t *pic,
+                     int64_t arrival_us)
+{
+    if (!pic->damaged)
+        return true;
+    if (pic->unrecovered)
+        return false;
+    if (b->conceal && pic->damage <= MCU_SITE_CONCEAL_MAX_DAMAGE)
+        return true;
+    return b->max_freeze_us > 0 && arrival_us - b->shown_arrival_us >= b->max_freeze_us;
+}
+
 static void decode_work(uv_work_t *w)
 {
     decode_batch_t *b = w->data;
-    mcu_h264_dec_t *dec = b->site->dec;
+    mcu_video_dec_t *dec = b->site->dec;
     lower_decode_priority();
     mcu_stage_enter(MCU_STAGE_DECODE);
     for (int i = 0; i < b->n; i++) {
         access_unit_t *au = &b->aus[i];
         if (au->reset_before)
-            mcu_h264_dec_reset(dec);
-        mcu_h264_dec_picture_t pic;
-        int rc = mcu_h264_dec_decode(dec, au->data, au->len, au->pts, &pic);
-        if (rc == 1 && !pic.damaged) {
+            mcu_video_dec_reset(dec);
+        else if (au->lost_before)
+            mcu_video_dec_note_loss(dec);
+        mcu_video_dec_picture_t pic;
+        int rc = mcu_video_dec_decode(dec, au->data, au->len, au->pts, &pic);
+        if (rc == 1 && showable(b, &pic, au->arrival_us)) {
             if (!b->picture)
                 b->picture = av_frame_alloc();
             if (b->picture) {
                 av_frame_unref(b->picture);
                 if (av_frame_ref(b->picture, pic.frame) == 0) {
-                    b->good++;
+                    b->good += !pic.damaged;
+                    b->concealed += pic.damaged;
                     b->picture_arrival_us = au->arrival_us;
+                    b->shown_arrival_us = au->arrival_us;
                 }
             }
         } else if (rc == 1 || rc < 0) {
             b->damaged++;
         }
     }
-    b->needs_keyframe = mcu_h264_dec_needs_keyframe(dec);
-    if (b->good) {
+    b->needs_keyframe = mcu_video_dec_needs_keyframe(dec);
+    if (b->picture && b->good + b->concealed) {
         /* While the picture is in this core's cache: the halvings its tiles will take. */
         mcu_stage_enter(MCU_STAGE_COMPOSE);
         int levels = 0;
@@ -276,13 +305,14 @@ static void decode_done(uv_work_t *w, int status)
         free(b->aus[i].data);
     s->batch = NULL;
     s->stats.damaged += (uint64_t)b->damaged;
-    if (b->picture && b->good) {
+    s->stats.concealed += (uint64_t)b->concealed;
+    if (b->picture && b->good + b->concealed) {
         av_frame_free(&s->latest);
         s->latest = b->picture;
         s->latest_arrival_us = b->picture_arrival_us;
         b->picture = NULL;
         s->last_picture_us = now_us(s);
-        s->stats.pictures += (uint64_t)b->good;
+        s->stats.pictures += (uint64_t)(b->good + b->concealed);
         if (!b->needs_keyframe) {
             s->want_keyframe = false;
             s->plis_unanswered = 0;
@@ -310,6 +340,9 @@ static void start_decode(mcu_site_t *s)
     if (!b)
         return;
     b->site = s;
+    b->conceal = s->cfg.loss_policy == MCU_LOSS_CONCEAL && mcu_video_dec_can_conceal(s->dec);
+    b->max_freeze_us = (int64_t)s->cfg.max_freeze_ms * US_PER_MS;
+    b->shown_arrival_us = s->latest_arrival_us;
     memcpy(b->tiles, s->tiles, sizeof b->tiles);
     b->fit = s->fit;
     b->n = s->q_len;
@@ -343,28 +376,32 @@ static void queue_au(mcu_site_t *s, const mcu_rx_frame_t *f)
     s->queue[s->q_len++] = (access_unit_t){.data = copy, .len = f->media.len,
                                            .pts = f->timestamp,
                                            .arrival_us = f->arrival_us,
-                                           .reset_before = s->reset_pending};
+                                           .reset_before = s->reset_pending,
+                                           .lost_before = f->lost_before > 0};
     s->reset_pending = false;
 }
 
-/* Takes every video frame that is due out of the jitter buffer. */
+/* Takes every video frame that is due out of the jitter buffer. A frame the jitter buffer
+ * gave up repairing (corrupt: a hole, a cut unit) or that follows a lost one asks for a
+ * keyframe at once; an H.264 decoder then decodes what arrived and conceals the rest
+ * (what the tile shows is the loss policy's call, in the worker), a VP8 one (no
+ * concealment in libavcodec) skips it and waits for the keyframe. A stream that restarted
+ * (new SSRC, sequence restart, overflow) resets the decoder. */
 static void poll_video(mcu_site_t *s, int64_t now)
 {
     mcu_rx_frame_t f;
+    bool conceals = mcu_video_dec_can_conceal(s->dec);
     while (mcu_rx_stream_poll(s->rx[1], now, &f) == MCU_OK) {
         s->last_video_us = now;
-        if (f.keyframe_needed || f.media.corrupt || f.lost_before) {
-            if (f.media.corrupt) {
-                /* A damaged frame is never decoded: the tile keeps its last good
-                 * picture until an IDR arrives. */
-                s->reset_pending = true;
-                request_keyframe(s, now);
+        if (f.keyframe_needed)
+            s->reset_pending = true;
+        bool damaged = f.media.corrupt || f.lost_before || f.keyframe_needed;
+        if (damaged && !f.media.keyframe)
+            request_keyframe(s, now);
+        if (!conceals && (f.media.corrupt || (f.lost_before && !f.media.keyframe))) {
+            s->reset_pending = true;
+            if (f.media.corrupt)
                 continue;
-            }
-            if (!f.media.keyframe) {
-                s->reset_pending = true;
-                request_keyframe(s, now);
-            }
         }
         queue_au(s, &f);
     }
@@ -827,18 +864,21 @@ int mcu_site_create(uv_loop_t *loop, const mcu_site_config_t *cfg, int index,
     s->index = index;
     s->ev = events;
     s->reset_pending = true;
-    mcu_rx_stream_config_t vc = {.format = &mcu_h264_depack_ops, .payload_type = cfg->video_pt,
+    mcu_rx_stream_config_t vc = {.format = mcu_codec_info(cfg->video_codec)->depack,
+                                 .codec = cfg->video_codec, .payload_type = cfg->video_pt,
                                  .rtx_payload_type = cfg->rtx_pt, .nack = true};
     mcu_site_jitter_config(cfg, &vc.jitter);
-    mcu_rx_stream_config_t ac = {.format = &mcu_opus_depack_ops, .payload_type = cfg->audio_pt};
+    mcu_rx_stream_config_t ac = {.format = mcu_codec_info(cfg->audio_codec)->depack,
+                                 .codec = cfg->audio_codec, .payload_type = cfg->audio_pt};
     int rc = mcu_rx_stream_create(&vc, &s->rx[1]);
     if (rc == MCU_OK)
         rc = mcu_rx_stream_create(&ac, &s->rx[0]);
-    mcu_h264_dec_config_t dc;
-    mcu_h264_dec_config_default(&dc);
+    mcu_video_dec_config_t dc;
+    mcu_video_dec_config_default(&dc);
+    dc.codec = cfg->video_codec;
     dc.max_pixels = cfg->max_pixels;
     if (rc == MCU_OK)
-        rc = mcu_h264_dec_create(&dc, &s->dec);
+        rc = mcu_video_dec_create(&dc, &s->dec);
     if (rc == MCU_OK)
         rc = mcu_pyramid_pool_create(&s->pyramid);
     if (rc == MCU_OK && !cfg->plain_rtp) {
@@ -878,7 +918,7 @@ static void on_handle_closed(uv_handle_t *h)
     av_frame_free(&s->latest);
     mcu_rx_stream_destroy(&s->rx[0]);
     mcu_rx_stream_destroy(&s->rx[1]);
-    mcu_h264_dec_destroy(&s->dec);
+    mcu_video_dec_destroy(&s->dec);
     mcu_pyramid_pool_destroy(&s->pyramid);
     mcu_srtp_destroy(&s->srtp_in);
     mcu_srtp_destroy(&s->srtp_out);
@@ -1042,10 +1082,70 @@ int mcu_site_send_many(mcu_site_t *s, bool video, const uint8_t *const *pkts,
     return sent;
 }
 
+static const char *codec_display(mcu_codec_t c)
+{
+    const mcu_codec_info_t *info = mcu_codec_info(c);
+    return info ? info->display : "?";
+}
+
+static void format_problem(const mcu_site_t *s, bool video, const mcu_rx_problem_t *p, char *buf,
+                           size_t cap)
+{
+    const mcu_codec_info_t *info = mcu_codec_info(p->codec);
+    mcu_codec_t own = video ? s->cfg.video_codec : s->cfg.audio_codec;
+    if (info && !info->depack)
+        snprintf(buf, cap, "unsupported codec: %s", info->display);
+    else if (p->kind == MCU_RX_PROBLEM_WRONG_CODEC && info)
+        snprintf(buf, cap, "%s sent, %s expected", info->display, codec_display(own));
+    else if (p->kind == MCU_RX_PROBLEM_WRONG_CODEC)
+        snprintf(buf, cap, "not %s: unknown %s payload", codec_display(own),
+                 video ? "video" : "audio");
+    else if (info)
+        snprintf(buf, cap, "%s on PT %u, not configured", info->display, p->pt);
+    else
+        snprintf(buf, cap, "PT %u not configured", p->pt);
+}
+
+bool mcu_site_problem(const mcu_site_t *s, bool video, int64_t now, char *buf, size_t cap)
+{
+    mcu_rx_problem_t p;
+    mcu_rx_stream_problem(s->rx[video], now, &p);
+    if (cap)
+        buf[0] = 0;
+    if (p.kind == MCU_RX_PROBLEM_NONE)
+        return false;
+    format_problem(s, video, &p, buf, cap);
+    return true;
+}
+
+/* Logs a media's problem once when it starts or changes. */
+static void log_problems(mcu_site_t *s, int64_t now)
+{
+    for (int v = 0; v < 2; v++) {
+        mcu_rx_problem_t p;
+        mcu_rx_stream_problem(s->rx[v], now, &p);
+        mcu_rx_problem_t *last = &s->logged_problem[v];
+        if (p.kind == last->kind && p.codec == last->codec && p.pt == last->pt)
+            continue;
+        *last = p;
+        if (p.kind == MCU_RX_PROBLEM_NONE)
+            continue;
+        char what[MCU_SITE_PROBLEM_MAX], obj[MCU_ID_MAX + 8];
+        format_problem(s, v, &p, what, sizeof what);
+        snprintf(obj, sizeof obj, "site %s", s->cfg.id);
+        mcu_codec_t own = v ? s->cfg.video_codec : s->cfg.audio_codec;
+        mcu_log(MCU_LOG_WARN, obj, "%s: %s (%s is configured on payload type %u): its "
+                "packets on payload type %u are dropped%s", v ? "video" : "audio", what,
+                mcu_codec_info(own)->name, v ? s->cfg.video_pt : s->cfg.audio_pt, p.pt,
+                v ? ", no keyframe is asked for" : "");
+    }
+}
+
 void mcu_site_housekeeping(mcu_site_t *s, int64_t now)
 {
     if (s->closing)
         return;
+    log_problems(s, now);
     if (s->want_keyframe)
         request_keyframe(s, now);
     bool tmmbr = s->wanted_bps > 0 &&

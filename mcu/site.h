@@ -54,6 +54,10 @@
 #include "mcu/rtp.h"
 #include "mcu/rx_stream.h"
 
+/* Under the conceal policy, a damaged picture is shown while at most this share of it
+ * may show concealment (own or inherited since the last clean keyframe; video_dec.h):
+ * measured with mcu-bench conceal (README, "Loss nobody repairs"). */
+#define MCU_SITE_CONCEAL_MAX_DAMAGE 0.5f
 /* A site silent this long shows a "no signal" tile. */
 #define MCU_SITE_NO_SIGNAL_MS 2000
 /* PLI retry while waiting for a keyframe; also the minimum PLI spacing (2 per second). */
@@ -155,7 +159,8 @@ typedef struct mcu_site_stats {
     uint64_t firs_sent;
     uint64_t tmmbrs_sent;
     uint64_t decode_dropped;    /* access units dropped: decode queue full */
-    uint64_t pictures;          /* good pictures decoded */
+    uint64_t pictures;          /* pictures shown (clean or concealed) */
+    uint64_t concealed;         /* ... of them shown with the decoder's concealment */
     uint64_t damaged;           /* pictures not shown */
     uint64_t plis_sent;
 } mcu_site_stats_t;
@@ -222,6 +227,14 @@ const mcu_srtp_key_t *mcu_site_send_key(const mcu_site_t *site);
 /* Periodic housekeeping (PLI retries, RTCP RR to the site, the kernel's drop counts):
  * call every ~100 ms. */
 void mcu_site_housekeeping(mcu_site_t *site, int64_t now_us);
+
+/* What keeps the site's video or audio from being taken at now_us, in words short enough
+ * for a tile ("unsupported codec: H.265", "VP8 sent, H.264 expected", "Opus on PT 100,
+ * not configured", "PT 100 not configured"), written into buf; false (buf "") when
+ * nothing does. Each problem is logged once when it starts, with what is configured
+ * (mcu_site_housekeeping). */
+#define MCU_SITE_PROBLEM_MAX 64
+bool mcu_site_problem(const mcu_site_t *site, bool video, int64_t now_us, char *buf, size_t cap);
 
 const mcu_site_stats_t *mcu_site_stats(const mcu_site_t *site);
 const mcu_rx_stream_t *mcu_site_rx(const mcu_site_t *site, bool video);

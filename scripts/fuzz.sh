@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-600}
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(rtp_parse rtcp_parse h264_depack opus_depack jitter srtp_unprotect)
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(rtp_parse rtcp_parse h264_depack vp8_depack opus_depack jitter srtp_unprotect)
 
 scripts/install-deps.sh
 CC=clang cmake -S . -B build-fuzz -DMCU_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

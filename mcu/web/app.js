@@ -294,7 +294,8 @@
     c.img.addEventListener("error", function () { thumb.classList.add("nopic"); c.busy = false; });
     thumb.classList.add("nopic");
     thumb.appendChild(c.img);
-    thumb.appendChild(el("span", "nopic-text", "no picture"));
+    c.nopic = el("span", "nopic-text", "no picture");
+    thumb.appendChild(c.nopic);
     c.onscreen = el("span", "onscreen");
     thumb.appendChild(c.onscreen);
     root.appendChild(thumb);
@@ -316,6 +317,8 @@
 
     c.stats = el("div", "card-stats");
     body.appendChild(c.stats);
+    c.problem = el("div", "card-problem");
+    body.appendChild(c.problem);
 
     var btns = el("div", "card-btns");
     c.aBtn = el("button", "btn small", "Mic");
@@ -344,8 +347,15 @@
     if (!c) return;
     if (!c.renaming) c.name.textContent = site.label || site.name;
     c.name.title = site.name + " (" + site.id + ") — double-click to rename";
-    c.state.textContent = STATE_TEXT[site.state] || site.state || "?";
-    c.state.className = "state st-" + (site.state || "unknown");
+    /* What keeps the site's media from being taken ("unsupported codec: H.265") says
+     * more than "no signal": it takes the state's place while nothing is shown. */
+    var problem = (site.video && site.video.problem) || (site.audio && site.audio.problem) || "";
+    var down = site.state !== "live";
+    c.state.textContent = down && problem ? problem : STATE_TEXT[site.state] || site.state || "?";
+    c.state.title = c.state.textContent;
+    c.state.className = "state st-" + (down && problem ? "problem" : site.state || "unknown");
+    c.nopic.textContent = down && problem ? problem : "no picture";
+    c.problem.textContent = !down && problem ? problem : "";
     c.root.classList.toggle("talking", !!site.talking && !site.audio_muted);
     c.root.classList.toggle("speaker", site.id === S.speaker);
     c.root.classList.toggle("down", site.state !== "live");

@@ -2,20 +2,24 @@
 // End-to-end check of the control-room page in Debian's headless Chromium.
 //
 //   node control_page.mjs --url http://127.0.0.1:PORT --token TOKEN \
-//        --drag-site SITE_ID [--slot 0] [--screenshot OUT.png]
+//        [--drag-site SITE_ID [--slot 0]] [--expect-card SITE_ID=TEXT ...] \
+//        [--screenshot OUT.png]
 //
-// Opens the page, waits for the event stream (#conn reads "live"), drags the site's
-// card ([data-site-id]) onto the slot ([data-slot]) with HTML5 drag and drop, then
-// checks through the API that the slot pins that site and that the page shows its
-// label in the slot. Prints one JSON line; exit 0 on success, 1 on any failure
-// (including console errors or uncaught exceptions in the page). Whole run: 60 s max.
+// Opens the page, waits for the event stream (#conn reads "live"), then:
+//   --drag-site   drags the site's card ([data-site-id]) onto the slot ([data-slot]) with
+//                 HTML5 drag and drop, checks through the API that the slot pins that
+//                 site and that the page shows its label in the slot;
+//   --expect-card waits until the site's card shows TEXT as its state (what keeps its
+//                 media from being taken, as "unsupported codec: H.265").
+// Prints one JSON line; exit 0 on success, 1 on any failure (including console errors
+// or uncaught exceptions in the page). Whole run: 60 s max.
 import { chromium } from "playwright-core";
 
 const TOTAL_TIMEOUT_MS = 60_000;
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 
 function parseArgs(argv) {
-  const a = { slot: 0, screenshot: null };
+  const a = { slot: 0, screenshot: null, cards: [] };
   for (let i = 2; i < argv.length; i++) {
     const k = argv[i], v = argv[i + 1];
     switch (k) {
@@ -24,10 +28,18 @@ function parseArgs(argv) {
       case "--drag-site": a.site = v; i++; break;
       case "--slot": a.slot = Number(v); i++; break;
       case "--screenshot": a.screenshot = v; i++; break;
+      case "--expect-card": {
+        const eq = (v || "").indexOf("=");
+        if (eq <= 0) throw new Error("--expect-card wants SITE_ID=TEXT");
+        a.cards.push({ id: v.slice(0, eq), text: v.slice(eq + 1) });
+        i++;
+        break;
+      }
       default: throw new Error(`unknown argument ${k}`);
     }
   }
-  if (!a.url || !a.token || !a.site) throw new Error("usage: --url URL --token TOKEN --drag-site ID [--slot N] [--screenshot OUT.png]");
+  if (!a.url || !a.token || (!a.site && !a.cards.length))
+    throw new Error("usage: --url URL --token TOKEN [--drag-site ID [--slot N]] [--expect-card ID=TEXT] [--screenshot OUT.png]");
   if (!Number.isInteger(a.slot) || a.slot < 0) throw new Error("--slot must be an integer >= 0");
   a.url = a.url.replace(/\/+$/, "");
   return a;
@@ -61,8 +73,8 @@ async function main() {
   const errors = [];
 
   const conf0 = await getJSON(args, "/api/v1/conference");
-  const site = (conf0.sites || []).find((s) => s.id === args.site);
-  if (!site) throw new Error(`site ${args.site} is not in the conference`);
+  const site = args.site ? (conf0.sites || []).find((s) => s.id === args.site) : null;
+  if (args.site && !site) throw new Error(`site ${args.site} is not in the conference`);
   if (args.slot >= (conf0.slots || []).length) throw new Error(`slot ${args.slot} is not in the current layout`);
 
   browser = await chromium.launch({
@@ -81,6 +93,29 @@ async function main() {
 
   await page.goto(`${args.url}/?access_token=${encodeURIComponent(args.token)}`);
   await page.waitForFunction(() => document.querySelector("#conn")?.textContent.trim() === "live");
+
+  const cards = {};
+  for (const want of args.cards) {
+    try {
+      await page.waitForFunction(({ id, text }) => {
+        const st = document.querySelector(`[data-site-id="${CSS.escape(id)}"] .state`);
+        return !!st && st.textContent.trim() === text;
+      }, want, { timeout: 10_000 });
+    } catch {
+      const shown = await page.evaluate((id) => {
+        const st = document.querySelector(`[data-site-id="${CSS.escape(id)}"] .state`);
+        return st ? st.textContent.trim() : null;
+      }, want.id);
+      throw new Error(`card ${want.id} shows ${JSON.stringify(shown)}, not ${JSON.stringify(want.text)}`);
+    }
+    cards[want.id] = want.text;
+  }
+  if (!args.site) {
+    if (args.screenshot) await page.screenshot({ path: args.screenshot, fullPage: true });
+    if (errors.length) throw new Error(`page reported errors:\n  ${errors.join("\n  ")}`);
+    await finish(true, { cards, screenshot: args.screenshot });
+    return;
+  }
 
   const card = page.locator(`[data-site-id="${args.site}"]`);
   const slot = page.locator(`[data-slot="${args.slot}"]`);

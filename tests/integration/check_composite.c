@@ -6,7 +6,9 @@
  *                   [--colour I:R,G,B ...] [--tone HZ ...] [--no-tone HZ ...]
  *
  * Video: every decoded frame has the size; the frame rate from the timestamps is F
- * within 1%; the centre of cell I of the layout has colour I (within a tolerance).
+ * within 1%; the centre of cell I of the layout has colour I (within a tolerance);
+ * with --text I, cell I has white text across its middle (a card's status line, as
+ * "unsupported codec: H.265"), with --no-text I it has none.
  * Audio: each --tone is present (Goertzel power well above the floor), each --no-tone
  * absent (below a fraction of the weakest present tone). Prints what it measured and
  * exits non-zero on the first failed expectation.
@@ -15,6 +17,7 @@
 #include <libavformat/avformat.h>
 #include <libswscale/swscale.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +34,12 @@
 /* A tone counts as absent below this fraction of the weakest present tone's power:
  * -30 dB, far above what leaks through Opus at 32 kbps. */
 #define ABSENT_RATIO 0.001
+/* Text: pixels this bright in all three channels are the label's white (a no-signal card
+ * and its frame are dark grey); a line of text has at least TEXT_MIN_PIXELS of them in the
+ * band of rows TEXT_BAND_DIV-th of the cell high around its middle. */
+#define TEXT_WHITE 180
+#define TEXT_MIN_PIXELS 40
+#define TEXT_BAND_DIV 6
 
 typedef struct expect {
     int w, h;
@@ -40,6 +49,8 @@ typedef struct expect {
     int n_colours, colour_cell[MAX_ITEMS], rgb[MAX_ITEMS][3];
     int n_tones, tones[MAX_ITEMS];
     int n_absent, absent[MAX_ITEMS];
+    int n_text, text_cell[MAX_ITEMS];       /* a status line across the cell's middle */
+    int n_no_text, no_text_cell[MAX_ITEMS]; /* ... and cells without one */
 } expect_t;
 
 static int fail(const char *what)
@@ -83,6 +94,10 @@ int main(int argc, char **argv)
             e.tones[e.n_tones++] = atoi(v);
         else if (!strcmp(k, "--no-tone") && e.n_absent < MAX_ITEMS)
             e.absent[e.n_absent++] = atoi(v);
+        else if (!strcmp(k, "--text") && e.n_text < MAX_ITEMS)
+            e.text_cell[e.n_text++] = atoi(v);
+        else if (!strcmp(k, "--no-text") && e.n_no_text < MAX_ITEMS)
+            e.no_text_cell[e.n_no_text++] = atoi(v);
         else
             return fail(k);
     }
@@ -118,6 +133,7 @@ int main(int argc, char **argv)
     float *pcm = malloc(sizeof(float) * AUDIO_MAX_SAMPLES);
     size_t n_pcm = 0;
     int frames = 0, bad_size = 0, colour_ok[MAX_ITEMS] = {0}, colour_seen[MAX_ITEMS] = {0};
+    int text_ok[MAX_ITEMS] = {0}, no_text_ok[MAX_ITEMS] = {0}, checked = 0;
     int64_t first_pts = AV_NOPTS_VALUE, last_pts = AV_NOPTS_VALUE;
     while (av_read_frame(fmt, pkt) >= 0) {
         int s = pkt->stream_index == vs ? 0 : pkt->stream_index == as ? 1 : -1;
@@ -147,6 +163,21 @@ int main(int argc, char **argv)
                                        AV_PIX_FMT_RGB24, SWS_POINT, NULL, NULL, NULL);
             int stride = e.w * 3;
             sws_scale(sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, &rgb, &stride);
+            checked++;
+            for (int t = 0; t < e.n_text + e.n_no_text; t++) {
+                bool want = t < e.n_text;
+                mcu_rect_t r = layout.cells[want ? e.text_cell[t] : e.no_text_cell[t - e.n_text]];
+                int white = 0;
+                for (int y = r.y + r.h / 2 - r.h / TEXT_BAND_DIV; y < r.y + r.h / 2 + r.h / TEXT_BAND_DIV; y++)
+                    for (int x = r.x; x < r.x + r.w; x++) {
+                        const uint8_t *px = rgb + (size_t)y * stride + x * 3;
+                        white += px[0] > TEXT_WHITE && px[1] > TEXT_WHITE && px[2] > TEXT_WHITE;
+                    }
+                if (want)
+                    text_ok[t] += white >= TEXT_MIN_PIXELS;
+                else
+                    no_text_ok[t - e.n_text] += white < TEXT_MIN_PIXELS;
+            }
             for (int c = 0; c < e.n_colours; c++) {
                 mcu_rect_t r = layout.cells[e.colour_cell[c]];
                 const uint8_t *px = rgb + (size_t)(r.y + r.h / 2) * stride + (r.x + r.w / 2) * 3;
@@ -176,6 +207,16 @@ int main(int argc, char **argv)
                colour_seen[c]);
         if (colour_seen[c] == 0 || colour_ok[c] < colour_seen[c] * 99 / 100)
             rc |= fail("a tile does not show its site's colour");
+    }
+    for (int t = 0; t < e.n_text; t++) {
+        printf("cell %d: %d/%d frames with a line of text\n", e.text_cell[t], text_ok[t], checked);
+        if (checked == 0 || text_ok[t] < checked * 99 / 100)
+            rc |= fail("a tile lacks its status line");
+    }
+    for (int t = 0; t < e.n_no_text; t++) {
+        printf("cell %d: %d/%d frames without text\n", e.no_text_cell[t], no_text_ok[t], checked);
+        if (checked == 0 || no_text_ok[t] < checked * 99 / 100)
+            rc |= fail("a tile shows text it should not");
     }
     if (e.n_tones || e.n_absent) {
         printf("audio: %zu samples\n", n_pcm);

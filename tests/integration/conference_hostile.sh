@@ -2,8 +2,9 @@
 # Integration test: one site sends garbage and H.264 under the wrong payload type,
 # another sends VP8 where H.264 is expected. Only their own tiles and counters change:
 # the four good sites' tiles keep their colours in every checked frame, the output keeps
-# its exact frame rate, the bad sites' tiles show "no signal", their drops are counted,
-# and the good sites drop nothing.
+# its exact frame rate, the bad sites' tiles say what they send ("H.264 on PT 97, not
+# configured", "VP8 sent, H.264 expected") on their cards, their drops are counted, and
+# the good sites drop nothing.
 #   conference_hostile.sh MCU_BIN CHECK_BIN WORK_DIR
 set -euo pipefail
 MCU=$1 CHECK=$2 DIR=$3
@@ -55,10 +56,10 @@ timeout 30 ffmpeg -nostdin -loglevel error -protocol_whitelist file,udp,rtp -i s
 wait "$MCU_PID" || true
 cat stats.json
 
-# No-signal tile: Y 43, U 132, V 126 -> RGB about (28, 32, 40).
+# The bad sites' cards carry a status line across their middle; a good tile none.
 "$CHECK" rec.mkv --size 1280x720 --fps 25 --layout grid6 --sites 6 \
   --colour 0:254,0,0 --colour 1:0,128,0 --colour 2:0,0,254 --colour 3:254,254,0 \
-  --colour 4:28,32,40 --colour 5:28,32,40
+  --text 4 --text 5 --no-text 0
 
 # Counters: the bad sites' drops are counted; the good sites drop nothing.
 status=0
@@ -68,8 +69,10 @@ for s in s1 s2 s3 s4; do
   [ "$d" = 0 ] && [ "$p" -gt 0 ] || { echo "FAIL: good site $s"; status=1; }
 done
 for s in s5 s6; do
-  d=$(stat_field "$s" dropped) p=$(stat_field "$s" pictures)
-  echo "$s: dropped $d pictures $p"
-  [ "$d" -gt 0 ] && [ "$p" = 0 ] || { echo "FAIL: bad site $s"; status=1; }
+  d=$(stat_field "$s" dropped) p=$(stat_field "$s" pictures) k=$(stat_field "$s" plis_and_firs)
+  echo "$s: dropped $d pictures $p keyframe requests $k"
+  [ "$d" -gt 0 ] && [ "$p" = 0 ] && [ "$k" = 0 ] || { echo "FAIL: bad site $s"; status=1; }
 done
+grep -q "\[site s5\] video: H.264 on PT 97, not configured" mcu.log || { echo "FAIL: s5 not logged"; status=1; }
+grep -q "\[site s6\] video: VP8 sent, H.264 expected" mcu.log || { echo "FAIL: s6 not logged"; status=1; }
 exit $status

@@ -9,14 +9,22 @@
 #            is decoded. Then, where net.core.rmem_max can be lowered for the test, the
 #            daemon without CAP_NET_ADMIN says which sysctl to set.
 #
+#   codecs   G.722, PCMU and PCMA sites (ffmpeg, 20 ms packets) are heard in the mix, a VP8
+#            site's tile shows its picture; an H.265 site (where H.264 is configured) and
+#            Opus on a payload type not configured are named on their tiles, on the
+#            control page (headless Chromium) and in the API, with one log line each, a
+#            drop reason counted, and no keyframe request.
+#
 #   senders.sh MODE MCU_BIN CHECK_BIN IMPAIR_BIN PAD_BIN WORK_DIR
 set -euo pipefail
 MODE=$1 MCU=$2 CHECK=$3 IMPAIR=$4 PAD=$5 DIR=$6
 case $MODE in
-  padding) BASE=28000 ;; burst) BASE=28200 ;; *) echo "unknown mode $MODE"; exit 2 ;;
+  padding) BASE=28000 ;; burst) BASE=28200 ;; codecs) BASE=28400 ;;
+  *) echo "unknown mode $MODE"; exit 2 ;;
 esac
+HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
-source "$(dirname "$0")/lib.sh"
+source "$HERE/lib.sh"
 rm -rf "$DIR" && mkdir -p "$DIR" && cd "$DIR"
 TOKEN=integration-test-token
 CONTROL=$((BASE + 190))
@@ -137,5 +145,71 @@ if [ "$MODE" = burst ]; then
   d2=$(stat_field s1 socket_drops)
   echo "with the small buffer: the kernel dropped $d2 datagrams (counted)"
   [ "$d2" -gt 0 ] || fail "drops in a full receive buffer were not counted"
+  exit 0
+fi
+
+# ---------------------------------------------------------------- codecs
+if [ "$MODE" = codecs ]; then
+  with() { site_json "$1" "$2" | sed "s/}\$/, $3}/"; } # with INDEX NAME EXTRA-JSON
+  write_conf grid6 "$PROFILE_360" "$(with 1 "Yên Từ" '"audio_codec": "G722"'),
+    $(with 2 "Yên Mạc" '"audio_codec": "PCMU"'), $(with 3 "Khánh Dương" '"audio_codec": "PCMA"'),
+    $(with 4 "Yên Thắng" '"video_codec": "VP8"'), $(site_json 5 "Khánh Thượng"),
+    $(site_json 6 "Yên Lâm")"
+  start_mcu 30
+  tone() { # INDEX HZ RATE CODEC PT
+    ffmpeg -nostdin -loglevel error -re -t 26 -f lavfi -i "sine=f=$2:r=$3" \
+      -af "asetnsamples=n=$(($3 / 50))" -c:a "$4" -f rtp -payload_type "$5" \
+      "rtp://127.0.0.1:$((BASE + 4 * ($1 - 1) + 2))" >"tone$1.log" 2>&1 &
+    PIDS+=($!)
+  }
+  tone 1 440 16000 g722 9
+  tone 2 660 8000 pcm_mulaw 0
+  tone 3 880 8000 pcm_alaw 8
+  ffmpeg -nostdin -loglevel error -re -t 26 -f lavfi -i "color=c=blue:size=320x180:rate=25" \
+    -c:v libvpx -deadline realtime -cpu-used 8 -b:v 200k -f rtp -payload_type 96 \
+    "rtp://127.0.0.1:$((BASE + 12))?pkt_size=1200" >vp8.log 2>&1 &
+  PIDS+=($!)
+  ffmpeg -nostdin -loglevel error -re -t 26 -f lavfi -i "testsrc2=size=320x180:rate=25" \
+    -c:v libx265 -preset ultrafast -x265-params log-level=error -f rtp -payload_type 96 \
+    "rtp://127.0.0.1:$((BASE + 16))?pkt_size=1200" >hevc.log 2>&1 &
+  PIDS+=($!)
+  ffmpeg -nostdin -loglevel error -re -t 26 -f lavfi -i "sine=f=1000:r=48000" -c:a libopus \
+    -f rtp -payload_type 100 "rtp://127.0.0.1:$((BASE + 22))" >opus.log 2>&1 &
+  PIDS+=($!)
+  sleep 5
+  api() { curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$CONTROL$1"; }
+  api /api/v1/sites >sites.json
+  problem() { # SITE MEDIA
+    python3 -c "import json,sys; s=[x for x in json.load(open('sites.json'))['sites'] if x['id']=='$1'][0]; print(s['$2']['problem'])"
+  }
+  [ "$(problem s5 video)" = "unsupported codec: H.265" ] || fail "s5 video: $(problem s5 video)"
+  [ "$(problem s6 audio)" = "Opus on PT 100, not configured" ] ||
+    fail "s6 audio: $(problem s6 audio)"
+  for i in 1 2 3 4; do
+    [ "$(problem s$i video)" = None ] && [ "$(problem s$i audio)" = None ] ||
+      fail "s$i has a problem: $(problem s$i video) / $(problem s$i audio)"
+  done
+  (cd "$HERE/../browser" && node control_page.mjs --url "http://127.0.0.1:$CONTROL" \
+    --token "$TOKEN" --expect-card "s5=unsupported codec: H.265" \
+    --expect-card "s6=Opus on PT 100, not configured" \
+    --screenshot "$DIR/control-page.png")
+  wrong=$(metric 'mcu_site_dropped_by_reason_total{site="s5",media="video",reason="wrong_codec"}')
+  pt=$(metric 'mcu_site_dropped_by_reason_total{site="s6",media="audio",reason="payload_type"}')
+  echo "s5: $wrong H.265 packets dropped as wrong_codec; s6: $pt Opus packets as payload_type"
+  [ "$wrong" -gt 100 ] && [ "$pt" -gt 100 ] || fail "the drops are not counted by reason"
+  # s4 sends no audio: it hears the three tones; its tile is blue (VP8), s5 and s6 carry
+  # their status lines, s2's card (no video, no problem) none.
+  timeout 30 ffmpeg -nostdin -loglevel error -protocol_whitelist file,udp,rtp -i sdp/s4.sdp \
+    -t 10 -c copy -y rec.mkv >receiver.log 2>&1 || true
+  wait "$MCU_PID" || true
+  cat stats.json
+  "$CHECK" rec.mkv --size 640x360 --fps 25 --layout grid6 --sites 6 --colour 3:0,0,254 \
+    --text 4 --text 5 --no-text 1 --tone 440 --tone 660 --tone 880
+  for i in 5 6; do
+    [ "$(stat_field s$i plis_and_firs)" = 0 ] || fail "s$i was sent keyframe requests"
+  done
+  [ "$(grep -c "unsupported codec: H.265" mcu.log)" = 1 ] || fail "not one log line for H.265"
+  [ "$(grep -c "Opus on PT 100" mcu.log)" = 1 ] || fail "not one log line for s6"
+  grep -E "unsupported codec|PT 100" mcu.log
   exit 0
 fi

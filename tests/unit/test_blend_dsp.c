@@ -221,9 +221,13 @@ static void expected_box(mcu_rect_t cell, const mcu_label_bitmap_t *bm, mcu_labe
 {
     const int m = MCU_LABEL_MARGIN_PX;
     *x0 = cell.x + m;
-    if (pos == MCU_LABEL_POS_BOTTOM_CENTER && bm->w <= cell.w - 2 * m)
+    bool centred = pos == MCU_LABEL_POS_BOTTOM_CENTER || pos == MCU_LABEL_POS_CENTER;
+    if (centred && bm->w <= cell.w - 2 * m)
         *x0 = cell.x + ((cell.w - bm->w) / 2 / 2 * 2);
     *y0 = pos == MCU_LABEL_POS_TOP_LEFT ? cell.y + m : cell.y + cell.h - m - bm->h;
+    if (pos == MCU_LABEL_POS_CENTER)
+        *y0 = cell.y + (cell.h - bm->h >= 0 ? (cell.h - bm->h) / 2 / 2 * 2
+                                            : -((bm->h - cell.h) / 2 / 2 * 2));
     if (*y0 < cell.y)
         *y0 = cell.y;
 }
@@ -286,7 +290,7 @@ static void draw_stays_in_cell(void **state)
     int draws = 0;
     for (size_t ci = 0; ci < sizeof cells / sizeof cells[0]; ci++)
         for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++)
-            for (int pos = 0; pos <= MCU_LABEL_POS_BOTTOM_CENTER; pos++) {
+            for (int pos = 0; pos <= MCU_LABEL_POS_CENTER; pos++) {
                 mcu_label_bitmap_t bm;
                 random_bitmap(&rng, sizes[si][0], sizes[si][1], &bm);
                 for (int vi = 0; vi < nv; vi++) {
@@ -333,7 +337,7 @@ static void draw_rejects(void **state)
                          MCU_ERR_INVAL);
     assert_int_equal(mcu_label_draw(NULL, ok, &bm, MCU_LABEL_POS_BOTTOM_LEFT), MCU_ERR_INVAL);
     assert_int_equal(mcu_label_draw(c, ok, NULL, MCU_LABEL_POS_BOTTOM_LEFT), MCU_ERR_INVAL);
-    assert_int_equal(mcu_label_draw(c, ok, &bm, (mcu_label_pos_t)3), MCU_ERR_INVAL);
+    assert_int_equal(mcu_label_draw(c, ok, &bm, (mcu_label_pos_t)4), MCU_ERR_INVAL);
     assert_int_equal(mcu_label_draw(c, ok, &bm, (mcu_label_pos_t)-1), MCU_ERR_INVAL);
     assert_int_equal(mcu_label_draw_dsp(NULL, c, ok, &bm, MCU_LABEL_POS_BOTTOM_LEFT),
                      MCU_ERR_INVAL);

@@ -97,6 +97,32 @@ typedef struct bad {
     int line;
 } bad_t;
 
+static void site_codecs(void **state)
+{
+    static const char text[] =
+        "{\"sites\": [{\"id\": \"a\", \"name\": \"A\", \"rtp_port\": 30000, \"plain_rtp\": true,"
+        " \"video_codec\": \"vp8\", \"audio_codec\": \"G722\", \"loss_policy\": \"freeze\","
+        " \"max_freeze_ms\": 0},"
+        " {\"id\": \"b\", \"name\": \"B\", \"rtp_port\": 30004, \"plain_rtp\": true,"
+        " \"audio_codec\": \"PCMA\", \"audio_pt\": 101},"
+        " {\"id\": \"c\", \"name\": \"C\", \"rtp_port\": 30008, \"plain_rtp\": true}]}";
+    mcu_config_t cfg;
+    mcu_config_error_t err;
+    assert_int_equal(mcu_config_parse(text, strlen(text), &cfg, &err), MCU_OK);
+    assert_int_equal(cfg.sites[0].video_codec, MCU_CODEC_VP8);
+    assert_int_equal(cfg.sites[0].audio_codec, MCU_CODEC_G722);
+    assert_int_equal(cfg.sites[0].audio_pt, 9); /* G.722's static type */
+    assert_int_equal(cfg.sites[0].loss_policy, MCU_LOSS_FREEZE);
+    assert_int_equal(cfg.sites[0].max_freeze_ms, 0);
+    assert_int_equal(cfg.sites[1].audio_codec, MCU_CODEC_PCMA);
+    assert_int_equal(cfg.sites[1].audio_pt, 101);
+    assert_int_equal(cfg.sites[2].video_codec, MCU_CODEC_H264);
+    assert_int_equal(cfg.sites[2].audio_codec, MCU_CODEC_OPUS);
+    assert_int_equal(cfg.sites[2].audio_pt, MCU_DEFAULT_AUDIO_PT);
+    assert_int_equal(cfg.sites[2].loss_policy, MCU_LOSS_CONCEAL);
+    assert_int_equal(cfg.sites[2].max_freeze_ms, MCU_SITE_DEFAULT_MAX_FREEZE_MS);
+}
+
 static void errors_name_key_and_line(void **state)
 {
     static const bad_t bad[] = {
@@ -153,6 +179,21 @@ static void errors_name_key_and_line(void **state)
          "\"max_kbps\": 10}]}", "sites[0].max_kbps", 2},
         {"{\"profiles\": [{\"id\": \"main\", \"video_kbps\": 500,\n\"min_video_kbps\": 600}],\n"
          "\"sites\": []}", "profiles[0].min_video_kbps", 2},
+        /* Codecs: taken ones only, each on its media; static payload types are theirs. */
+        {"{\"sites\": [{\"id\": \"a\", \"name\": \"A\", \"rtp_port\": 30000, \"plain_rtp\": true,\n"
+         "\"video_codec\": \"H265\"}]}", "sites[0].video_codec", 2},
+        {"{\"sites\": [{\"id\": \"a\", \"name\": \"A\", \"rtp_port\": 30000, \"plain_rtp\": true,\n"
+         "\"video_codec\": \"opus\"}]}", "sites[0].video_codec", 2},
+        {"{\"sites\": [{\"id\": \"a\", \"name\": \"A\", \"rtp_port\": 30000, \"plain_rtp\": true,\n"
+         "\"audio_codec\": \"G729\"}]}", "sites[0].audio_codec", 2},
+        {"{\"sites\": [{\"id\": \"a\", \"name\": \"A\", \"rtp_port\": 30000, \"plain_rtp\": true,\n"
+         "\"audio_codec\": \"PCMU\", \"audio_pt\": 8}]}", "sites[0].audio_pt", 2},
+        {"{\"sites\": [{\"id\": \"a\", \"name\": \"A\", \"rtp_port\": 30000, \"plain_rtp\": true,\n"
+         "\"audio_pt\": 0}]}", "sites[0].audio_pt", 2},
+        {"{\"sites\": [{\"id\": \"a\", \"name\": \"A\", \"rtp_port\": 30000, \"plain_rtp\": true,\n"
+         "\"loss_policy\": \"smear\"}]}", "sites[0].loss_policy", 2},
+        {"{\"sites\": [{\"id\": \"a\", \"name\": \"A\", \"rtp_port\": 30000, \"plain_rtp\": true,\n"
+         "\"max_freeze_ms\": -1}]}", "sites[0].max_freeze_ms", 2},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         mcu_config_t cfg;
@@ -195,6 +236,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(builtin_scenario), cmocka_unit_test(full_file),
+        cmocka_unit_test(site_codecs),
         cmocka_unit_test(errors_name_key_and_line), cmocka_unit_test(syntax_errors),
         cmocka_unit_test(json_where_paths),
     };

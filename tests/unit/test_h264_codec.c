@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "codecs/h264_dec.h"
+#include "codecs/video_dec.h"
 #include "codecs/h264_enc.h"
 #include "codecs/h264_rtp.h"
 #include "mcu/error.h"
@@ -616,24 +616,24 @@ static void encoder_rejects(void **state)
 
 /* ------------------------------------------------------------------ decoder tests */
 
-static mcu_h264_dec_t *new_decoder(int64_t max_pixels)
+static mcu_video_dec_t *new_decoder(int64_t max_pixels)
 {
-    mcu_h264_dec_config_t cfg;
-    mcu_h264_dec_config_default(&cfg);
+    mcu_video_dec_config_t cfg;
+    mcu_video_dec_config_default(&cfg);
     if (max_pixels)
         cfg.max_pixels = max_pixels;
-    mcu_h264_dec_t *dec;
-    assert_int_equal(mcu_h264_dec_create(&cfg, &dec), MCU_OK);
+    mcu_video_dec_t *dec;
+    assert_int_equal(mcu_video_dec_create(&cfg, &dec), MCU_OK);
     return dec;
 }
 
 /* Feeds one unit; expects a picture of w x h and returns its verdict. */
-static mcu_h264_dec_picture_t feed(mcu_h264_dec_t *dec, const uint8_t *data, size_t len,
+static mcu_video_dec_picture_t feed(mcu_video_dec_t *dec, const uint8_t *data, size_t len,
                                    int64_t pts, int w, int h)
 {
-    mcu_h264_dec_picture_t pic;
+    mcu_video_dec_picture_t pic;
     memset(&pic, 0, sizeof pic);
-    int rc = mcu_h264_dec_decode(dec, data, len, pts, &pic);
+    int rc = mcu_video_dec_decode(dec, data, len, pts, &pic);
     if (rc != 1)
         fail_msg("pts %lld: decode returned %d (%s)", (long long)pts, rc, mcu_strerror(rc));
     assert_non_null(pic.frame);
@@ -646,20 +646,20 @@ static mcu_h264_dec_picture_t feed(mcu_h264_dec_t *dec, const uint8_t *data, siz
     return pic;
 }
 
-static void feed_good(mcu_h264_dec_t *dec, const au_t *a, int w, int h)
+static void feed_good(mcu_video_dec_t *dec, const au_t *a, int w, int h)
 {
-    mcu_h264_dec_picture_t pic = feed(dec, a->data, a->len, a->pts, w, h);
+    mcu_video_dec_picture_t pic = feed(dec, a->data, a->len, a->pts, w, h);
     if (pic.damaged)
         fail_msg("pts %lld: damaged (decode_error %d)", (long long)a->pts, pic.decode_error);
     assert_int_equal(pic.keyframe, a->idr);
-    assert_false(mcu_h264_dec_needs_keyframe(dec));
+    assert_false(mcu_video_dec_needs_keyframe(dec));
 }
 
 static void decoder_roundtrip_psnr(void **state)
 {
     (void)state;
-    mcu_h264_dec_t *dec = new_decoder(0);
-    assert_true(mcu_h264_dec_needs_keyframe(dec)); /* nothing shown before an IDR */
+    mcu_video_dec_t *dec = new_decoder(0);
+    assert_true(mcu_video_dec_needs_keyframe(dec)); /* nothing shown before an IDR */
     AVFrame *src = new_picture(W720, H720);
     double min_db = 1e9, sum_db = 0, t0 = now_ms();
     double spent = 0;
@@ -667,9 +667,9 @@ static void decoder_roundtrip_psnr(void **state)
     int o = snprintf(line, sizeof line, "720p PSNR Y:");
     for (size_t i = 0; i < s720.n; i++) {
         const au_t *a = &s720.aus[i];
-        mcu_h264_dec_picture_t pic;
+        mcu_video_dec_picture_t pic;
         double t = now_ms();
-        int rc = mcu_h264_dec_decode(dec, a->data, a->len, a->pts, &pic);
+        int rc = mcu_video_dec_decode(dec, a->data, a->len, a->pts, &pic);
         spent += now_ms() - t;
         assert_int_equal(rc, 1);
         assert_false(pic.damaged);
@@ -692,23 +692,24 @@ static void decoder_roundtrip_psnr(void **state)
     }
     print_message("%s; min %.2f avg %.2f dB; decode %.2f ms/picture (test loop %.0f ms)\n",
                   line, min_db, sum_db / s720.n, spent / s720.n, now_ms() - t0);
-    const mcu_h264_dec_stats_t *st = mcu_h264_dec_stats(dec);
+    const mcu_video_dec_stats_t *st = mcu_video_dec_stats(dec);
     assert_int_equal(st->access_units, N720);
     assert_int_equal(st->good, N720);
     assert_int_equal(st->decode_errors, 0);
     av_frame_free(&src);
-    mcu_h264_dec_destroy(&dec);
+    mcu_video_dec_destroy(&dec);
     assert_null(dec);
 }
 
-/* Feeds a unit that must come out damaged (decode_error) and returns nothing shown. */
-static void feed_broken(mcu_h264_dec_t *dec, const uint8_t *data, size_t len, int64_t pts)
+/* Feeds a unit that must come out damaged (decode_error); returns its verdict. */
+static mcu_video_dec_picture_t feed_broken(mcu_video_dec_t *dec, const uint8_t *data,
+                                           size_t len, int64_t pts)
 {
     int level = av_log_get_level();
     av_log_set_level(AV_LOG_QUIET); /* the decoder's complaints are expected */
-    mcu_h264_dec_picture_t pic;
+    mcu_video_dec_picture_t pic;
     memset(&pic, 0, sizeof pic);
-    int rc = mcu_h264_dec_decode(dec, data, len, pts, &pic);
+    int rc = mcu_video_dec_decode(dec, data, len, pts, &pic);
     av_log_set_level(level);
     assert_int_equal(rc, 1);
     print_message("broken unit at pts %lld: decode_error_flags 0x%x, AV_FRAME_FLAG_CORRUPT %d\n",
@@ -717,30 +718,40 @@ static void feed_broken(mcu_h264_dec_t *dec, const uint8_t *data, size_t len, in
     assert_true(pic.decode_error);
     assert_true(pic.damaged);
     assert_false(pic.keyframe && !pic.damaged);
-    assert_true(mcu_h264_dec_needs_keyframe(dec));
+    assert_true(mcu_video_dec_needs_keyframe(dec));
+    print_message("  concealed %.3f of it, damage %.3f\n", (double)pic.concealed,
+                  (double)pic.damage);
+    return pic;
 }
 
 static void decoder_damage_waits_for_idr(void **state)
 {
     (void)state;
     enum { CUT = 50, FLIP = FORCED_AT + 100 + 1 };
-    mcu_h264_dec_t *dec = new_decoder(0);
+    mcu_video_dec_t *dec = new_decoder(0);
     for (size_t i = 0; i < CUT; i++)
         feed_good(dec, &s720.aus[i], W720, H720);
 
     /* A P frame cut in half, as if its last packets were lost. */
     const au_t *cut = &s720.aus[CUT];
     assert_false(cut->idr);
-    feed_broken(dec, cut->data, cut->len / 2, cut->pts);
+    mcu_video_dec_picture_t half = feed_broken(dec, cut->data, cut->len / 2, cut->pts);
+    /* The concealed share comes from FFmpeg's error-resilience report: about the half of
+     * the macroblocks the cut took (the slice's bits are not spread evenly). */
+    assert_true(half.concealed > 0.2f && half.concealed < 0.9f);
+    assert_true(half.damage == half.concealed);
+    assert_false(half.unrecovered);
 
-    /* Everything up to the next IDR decodes without complaint but is held back. */
+    /* Everything up to the next IDR decodes without complaint but carries the damage. */
     size_t next_idr = CUT + 1;
     while (!s720.aus[next_idr].idr) {
         const au_t *a = &s720.aus[next_idr++];
-        mcu_h264_dec_picture_t pic = feed(dec, a->data, a->len, a->pts, W720, H720);
+        mcu_video_dec_picture_t pic = feed(dec, a->data, a->len, a->pts, W720, H720);
         assert_true(pic.damaged);
         assert_false(pic.keyframe);
-        assert_true(mcu_h264_dec_needs_keyframe(dec));
+        assert_false(pic.unrecovered);
+        assert_true(pic.damage == half.damage);
+        assert_true(mcu_video_dec_needs_keyframe(dec));
     }
     assert_int_equal(next_idr, FORCED_AT + 100);
     feed_good(dec, &s720.aus[next_idr], W720, H720); /* the IDR: shown again */
@@ -753,14 +764,14 @@ static void decoder_damage_waits_for_idr(void **state)
         bad[k] ^= 0xA5;
     feed_broken(dec, bad, a->len, a->pts);
     free(bad);
-    mcu_h264_dec_picture_t pic = feed(dec, s720.aus[FLIP + 1].data, s720.aus[FLIP + 1].len,
+    mcu_video_dec_picture_t pic = feed(dec, s720.aus[FLIP + 1].data, s720.aus[FLIP + 1].len,
                                       s720.aus[FLIP + 1].pts, W720, H720);
     assert_true(pic.damaged);
 
     /* Reset: held back until an IDR; a damaged IDR does not count; the P frame after a
      * clean one is shown. */
-    mcu_h264_dec_reset(dec);
-    assert_true(mcu_h264_dec_needs_keyframe(dec));
+    mcu_video_dec_reset(dec);
+    assert_true(mcu_video_dec_needs_keyframe(dec));
     feed_broken(dec, s720.aus[0].data, s720.aus[0].len * 2 / 3, s720.aus[0].pts);
     pic = feed(dec, s720.aus[1].data, s720.aus[1].len, s720.aus[1].pts, W720, H720);
     assert_true(pic.damaged);
@@ -768,19 +779,19 @@ static void decoder_damage_waits_for_idr(void **state)
     feed_good(dec, &s720.aus[FORCED_AT + 1], W720, H720);
 
     /* A reset, then P frames: whatever comes out is not shown. */
-    mcu_h264_dec_reset(dec);
+    mcu_video_dec_reset(dec);
     int level = av_log_get_level();
     av_log_set_level(AV_LOG_QUIET);
     for (size_t i = 60; i < 63; i++) {
-        int rc = mcu_h264_dec_decode(dec, s720.aus[i].data, s720.aus[i].len, s720.aus[i].pts,
+        int rc = mcu_video_dec_decode(dec, s720.aus[i].data, s720.aus[i].len, s720.aus[i].pts,
                                      &pic);
         assert_true(rc == 0 || rc == MCU_ERR_CODEC || (rc == 1 && pic.damaged));
     }
     av_log_set_level(level);
-    assert_true(mcu_h264_dec_needs_keyframe(dec));
+    assert_true(mcu_video_dec_needs_keyframe(dec));
     feed_good(dec, &s720.aus[0], W720, H720);
 
-    const mcu_h264_dec_stats_t *st = mcu_h264_dec_stats(dec);
+    const mcu_video_dec_stats_t *st = mcu_video_dec_stats(dec);
     print_message("damage: %llu pictures, %llu good, %llu with errors, %llu held back, "
                   "%llu refused units, %llu resets\n",
                   (unsigned long long)st->pictures, (unsigned long long)st->good,
@@ -790,13 +801,13 @@ static void decoder_damage_waits_for_idr(void **state)
     assert_true(st->suppressed >= FORCED_AT + 100 - CUT - 1);
     assert_int_equal(st->resets, 2);
     assert_true(st->good + st->decode_errors + st->suppressed == st->pictures);
-    mcu_h264_dec_destroy(&dec);
+    mcu_video_dec_destroy(&dec);
 }
 
 static void decoder_resolution_change(void **state)
 {
     (void)state;
-    mcu_h264_dec_t *dec = new_decoder(0);
+    mcu_video_dec_t *dec = new_decoder(0);
     for (size_t i = 0; i < 10; i++)
         feed_good(dec, &s720.aus[i], W720, H720);
     /* The site restarts its encoder at 640x360: new SPS, new size, same decoder. */
@@ -804,7 +815,7 @@ static void decoder_resolution_change(void **state)
     double last_db = 0;
     for (size_t i = 0; i < s360.n; i++) {
         const au_t *a = &s360.aus[i];
-        mcu_h264_dec_picture_t pic = feed(dec, a->data, a->len, a->pts, W360, H360);
+        mcu_video_dec_picture_t pic = feed(dec, a->data, a->len, a->pts, W360, H360);
         assert_false(pic.damaged);
         assert_int_equal(pic.keyframe, i == 0);
         fill_pattern(src, (int)i);
@@ -817,7 +828,7 @@ static void decoder_resolution_change(void **state)
     feed_good(dec, &s720.aus[FORCED_AT], W720, H720);
     feed_good(dec, &s720.aus[FORCED_AT + 1], W720, H720);
     av_frame_free(&src);
-    mcu_h264_dec_destroy(&dec);
+    mcu_video_dec_destroy(&dec);
 }
 
 static void decoder_max_pixels(void **state)
@@ -833,33 +844,33 @@ static void decoder_max_pixels(void **state)
     print_message("one 4096x2304 IDR encoded in %.0f ms, one 1080p in %.0f ms\n", t1 - t0,
                   now_ms() - t1);
 
-    mcu_h264_dec_t *dec = new_decoder(0);
+    mcu_video_dec_t *dec = new_decoder(0);
     for (size_t i = 0; i < 5; i++)
         feed_good(dec, &s720.aus[i], W720, H720);
     int level = av_log_get_level();
     av_log_set_level(AV_LOG_QUIET);
-    mcu_h264_dec_picture_t pic;
+    mcu_video_dec_picture_t pic;
     memset(&pic, 0, sizeof pic);
-    int rc = mcu_h264_dec_decode(dec, big.aus[0].data, big.aus[0].len, 0, &pic);
+    int rc = mcu_video_dec_decode(dec, big.aus[0].data, big.aus[0].len, 0, &pic);
     av_log_set_level(level);
     assert_true(rc <= 0);
     assert_null(pic.frame);
-    assert_true(mcu_h264_dec_needs_keyframe(dec));
+    assert_true(mcu_video_dec_needs_keyframe(dec));
     print_message("4096x2304 IDR: decode returned %d (%s)\n", rc, mcu_strerror_name(rc));
 
     /* The same decoder takes a good IDR afterwards, and 1080p. */
     feed_good(dec, &s720.aus[0], W720, H720);
     feed_good(dec, &hd.aus[0], 1920, 1080);
-    mcu_h264_dec_destroy(&dec);
+    mcu_video_dec_destroy(&dec);
 
     /* The bound is the config's: 720p refused by a decoder bounded to 640x368. */
     dec = new_decoder(640 * 368);
     av_log_set_level(AV_LOG_QUIET);
-    rc = mcu_h264_dec_decode(dec, s720.aus[0].data, s720.aus[0].len, 0, &pic);
+    rc = mcu_video_dec_decode(dec, s720.aus[0].data, s720.aus[0].len, 0, &pic);
     av_log_set_level(level);
     assert_true(rc <= 0);
     feed_good(dec, &s360.aus[0], W360, H360);
-    mcu_h264_dec_destroy(&dec);
+    mcu_video_dec_destroy(&dec);
     free_stream(&big);
     free_stream(&hd);
 }
@@ -867,28 +878,28 @@ static void decoder_max_pixels(void **state)
 static void decoder_rejects(void **state)
 {
     (void)state;
-    mcu_h264_dec_config_t cfg;
-    mcu_h264_dec_config_default(&cfg);
+    mcu_video_dec_config_t cfg;
+    mcu_video_dec_config_default(&cfg);
     assert_int_equal(cfg.max_pixels, 1920 * 1088);
     cfg.max_pixels = 0;
-    mcu_h264_dec_t *dec = (mcu_h264_dec_t *)&cfg;
-    assert_int_equal(mcu_h264_dec_create(&cfg, &dec), MCU_ERR_CONFIG);
+    mcu_video_dec_t *dec = (mcu_video_dec_t *)&cfg;
+    assert_int_equal(mcu_video_dec_create(&cfg, &dec), MCU_ERR_CONFIG);
     assert_null(dec);
-    assert_int_equal(mcu_h264_dec_create(NULL, &dec), MCU_OK);
-    mcu_h264_dec_picture_t pic;
-    assert_int_equal(mcu_h264_dec_decode(dec, s720.aus[0].data, 0, 0, &pic), MCU_ERR_INVAL);
+    assert_int_equal(mcu_video_dec_create(NULL, &dec), MCU_OK);
+    mcu_video_dec_picture_t pic;
+    assert_int_equal(mcu_video_dec_decode(dec, s720.aus[0].data, 0, 0, &pic), MCU_ERR_INVAL);
     /* Garbage without a start code: nothing out, nothing shown. */
     static const uint8_t junk[] = {1, 2, 3, 4, 5, 6, 7, 8};
     int level = av_log_get_level();
     av_log_set_level(AV_LOG_QUIET);
-    int rc = mcu_h264_dec_decode(dec, junk, sizeof junk, 0, &pic);
+    int rc = mcu_video_dec_decode(dec, junk, sizeof junk, 0, &pic);
     av_log_set_level(level);
     assert_true(rc <= 0);
-    assert_true(mcu_h264_dec_needs_keyframe(dec));
-    mcu_h264_dec_destroy(&dec);
+    assert_true(mcu_video_dec_needs_keyframe(dec));
+    mcu_video_dec_destroy(&dec);
     assert_null(dec);
-    mcu_h264_dec_destroy(&dec);
-    mcu_h264_dec_destroy(NULL);
+    mcu_video_dec_destroy(&dec);
+    mcu_video_dec_destroy(NULL);
 }
 
 int main(void)

@@ -203,12 +203,29 @@ static void depack_vectors(void **state)
     assert_true(f.keyframe);
     assert_false(f.corrupt);
 
-    /* FU-A that lost its end: the partial NAL unit is dropped, the frame is corrupt. */
+    /* FU-A that lost its end: the NAL unit ends where its data does (the decoder
+     * conceals the rest), the frame is corrupt. */
     assert_int_equal(mcu_depack_push(d, single, sizeof single), MCU_OK);
     assert_int_equal(mcu_depack_push(d, fu1, sizeof fu1), MCU_OK);
     assert_int_equal(mcu_depack_finish(d, false, &f), MCU_OK);
     assert_true(f.corrupt);
-    assert_int_equal(f.len, sizeof single_out);
+    const uint8_t cut_out[] = {0, 0, 0, 1, 0x65, 0x88, 0x84, 0x10, 0, 0, 0, 1, 0x65, 0xAA, 0xBB};
+    assert_int_equal(f.len, sizeof cut_out);
+    assert_memory_equal(f.data, cut_out, f.len);
+
+    /* A hole inside a FU-A: the unit ends at the hole, the fragments after it are not
+     * joined onto it (they would decode as garbage) and are refused. */
+    const uint8_t fu_zero_tail[] = {0x7C, 0x05, 0xEE, 0x00, 0x00};
+    assert_int_equal(mcu_depack_push(d, fu1, sizeof fu1), MCU_OK);
+    assert_int_equal(mcu_depack_push(d, fu_zero_tail, sizeof fu_zero_tail), MCU_OK);
+    mcu_depack_gap(d);
+    assert_int_equal(mcu_depack_push(d, fu3, sizeof fu3), MCU_ERR_FRAGMENT);
+    assert_int_equal(mcu_depack_finish(d, false, &f), MCU_OK);
+    assert_true(f.corrupt);
+    assert_true(f.keyframe);
+    const uint8_t hole_out[] = {0, 0, 0, 1, 0x65, 0xAA, 0xBB, 0xEE}; /* trailing zeros go */
+    assert_int_equal(f.len, sizeof hole_out);
+    assert_memory_equal(f.data, hole_out, f.len);
 
     /* Frame start detection used by the jitter buffer. */
     const uint8_t p_slice[] = {0x41, 0x9A, 0x00}, p_slice_mid[] = {0x41, 0x1A, 0x00};

@@ -2,6 +2,7 @@
 #include <opus/opus.h>
 #include <string.h>
 
+#include "codecs/codec.h"
 #include "codecs/opus_rtp.h"
 #include "mcu/error.h"
 #include "test_util.h"
@@ -35,7 +36,7 @@ static void real_packets(void **state)
     mcu_depack_destroy(&d);
     assert_true(mcu_opus_depack_ops.frame_per_packet);
     assert_int_equal(mcu_opus_depack_ops.clock_rate, 48000);
-    assert_ptr_equal(mcu_depack_find("OPUS"), &mcu_opus_depack_ops);
+    assert_ptr_equal(mcu_codec_info(mcu_codec_by_name("OPUS"))->depack, &mcu_opus_depack_ops);
 }
 
 /* RFC 6716 3.2: TOC byte = config(5) s(1) c(2). Config 1 = SILK NB 20 ms. */

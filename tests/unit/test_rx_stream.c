@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "codecs/h264_rtp.h"
+#include "codecs/opus_rtp.h"
 #include "mcu/error.h"
 #include "mcu/rtp.h"
 #include "mcu/rx_stream.h"
@@ -198,6 +199,99 @@ static void padding_is_received(void **state)
     mcu_rx_stream_destroy(&rx);
 }
 
+static int send_payload(mcu_rx_stream_t *rx, uint8_t pt, uint16_t seq, uint32_t ts,
+                        const uint8_t *pl, size_t n, int64_t now)
+{
+    uint8_t buf[MCU_RTP_MAX_DATAGRAM];
+    mcu_rtp_header_t h = {.marker = true, .payload_type = pt, .seq = seq, .timestamp = ts,
+                          .ssrc = 0xA};
+    int k = mcu_rtp_write_header(&h, buf, sizeof buf);
+    memcpy(buf + k, pl, n);
+    return mcu_rx_stream_input(rx, buf, (size_t)k + n, now);
+}
+
+/* H.265 where H.264 is configured: taken for what it is within a few packets, dropped,
+ * never NACKed, reported; H.264 is confirmed before any NACK goes out. */
+static void wrong_codec(void **state)
+{
+    mcu_rx_stream_config_t cfg = {.format = &mcu_h264_depack_ops, .codec = MCU_CODEC_H264,
+                                  .payload_type = PT, .nack = true};
+    mcu_rx_stream_t *rx;
+    assert_int_equal(mcu_rx_stream_create(&cfg, &rx), MCU_OK);
+    assert_false(mcu_rx_stream_codec_confirmed(rx));
+    static const uint8_t hevc_fu[] = {0x62, 0x01, 0x13, 0xAF, 0x20, 0x11};
+    uint16_t seq = 10;
+    int wrong = 0;
+    for (int i = 0; i < 40; i++, seq += 2) /* every other one missing */
+        wrong += send_payload(rx, PT, seq, 3600u * (uint32_t)i, hevc_fu, sizeof hevc_fu,
+                              i * 10 * MS) == MCU_ERR_WRONG_CODEC;
+    assert_true(wrong >= 35); /* all but the first few */
+    uint16_t nacks[8];
+    assert_int_equal(mcu_rx_stream_nacks(rx, 400 * MS, nacks, 8), 0);
+    assert_true(mcu_rx_stream_nack_due(rx) == INT64_MAX); /* nothing to wake up for */
+    assert_false(mcu_rx_stream_codec_confirmed(rx));
+    mcu_rx_problem_t p;
+    mcu_rx_stream_problem(rx, 400 * MS, &p);
+    assert_int_equal(p.kind, MCU_RX_PROBLEM_WRONG_CODEC);
+    assert_int_equal(p.codec, MCU_CODEC_H265);
+    assert_int_equal(p.pt, PT);
+    mcu_rx_stream_problem(rx, 400 * MS + MCU_RX_STREAM_PROBLEM_MS * MS, &p);
+    assert_int_equal(p.kind, MCU_RX_PROBLEM_NONE); /* it stopped */
+    assert_int_equal(mcu_drop_stats_get(&mcu_rx_stream_counters(rx)->drops,
+                                        MCU_ERR_WRONG_CODEC), (uint64_t)wrong);
+    /* The sender switches to H.264: taken again once it has shown itself, and only then
+     * are its losses asked for. */
+    int64_t t = 3000 * MS;
+    for (int i = 0; i < MCU_RX_STREAM_CODEC_CONFIRM + 10; i++, seq++) {
+        if (i == 30)
+            continue; /* lost */
+        send(rx, 0xA, seq, 3600u * (uint32_t)(100 + i), t + i * 10 * MS);
+    }
+    assert_true(mcu_rx_stream_codec_confirmed(rx));
+    assert_true(mcu_rx_stream_nacks(rx, t + 1000 * MS, nacks, 8) <= 1);
+    mcu_rx_stream_problem(rx, t + 400 * MS, &p);
+    assert_int_equal(p.kind, MCU_RX_PROBLEM_NONE);
+    mcu_rx_stream_destroy(&rx);
+}
+
+/* Payload types that are not the stream's: what they look like, while nothing else
+ * comes; comfort noise is no problem. */
+static void foreign_payload_types(void **state)
+{
+    mcu_rx_stream_config_t cfg = {.format = &mcu_opus_depack_ops, .codec = MCU_CODEC_OPUS,
+                                  .payload_type = 111};
+    mcu_rx_stream_t *rx;
+    assert_int_equal(mcu_rx_stream_create(&cfg, &rx), MCU_OK);
+    assert_true(mcu_rx_stream_codec_confirmed(rx)); /* audio: no payload check */
+    uint8_t g711[160];
+    memset(g711, 0xFF, sizeof g711);
+    mcu_rx_problem_t p;
+    assert_int_equal(send_payload(rx, 13, 1, 0, g711, 1, 0), MCU_ERR_PAYLOAD_TYPE); /* CN */
+    mcu_rx_stream_problem(rx, 10 * MS, &p);
+    assert_int_equal(p.kind, MCU_RX_PROBLEM_NONE);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(send_payload(rx, 0, (uint16_t)(2 + i), 160u * (uint32_t)i, g711,
+                                      sizeof g711, i * 20 * MS), MCU_ERR_PAYLOAD_TYPE);
+    mcu_rx_stream_problem(rx, 100 * MS, &p);
+    assert_int_equal(p.kind, MCU_RX_PROBLEM_FOREIGN_PT);
+    assert_int_equal(p.codec, MCU_CODEC_PCMU);
+    assert_int_equal(p.pt, 0);
+    /* Opus on a dynamic type it was not configured on: told by its 48 kHz timestamps. */
+    static const uint8_t opus20[] = {0x08, 0xAA, 0xBB, 0xCC}; /* SILK NB 20 ms */
+    for (int i = 0; i < 3; i++)
+        send_payload(rx, 100, (uint16_t)(10 + i), 960u * (uint32_t)i, opus20, sizeof opus20,
+                     (200 + i * 20) * MS);
+    mcu_rx_stream_problem(rx, 300 * MS, &p);
+    assert_int_equal(p.kind, MCU_RX_PROBLEM_FOREIGN_PT);
+    assert_int_equal(p.codec, MCU_CODEC_OPUS);
+    assert_int_equal(p.pt, 100);
+    /* Once the configured type comes too, the stray one is no problem. */
+    send_payload(rx, 111, 20, 0, opus20, sizeof opus20, 320 * MS);
+    mcu_rx_stream_problem(rx, 330 * MS, &p);
+    assert_int_equal(p.kind, MCU_RX_PROBLEM_NONE);
+    mcu_rx_stream_destroy(&rx);
+}
+
 static void bad_config(void **state)
 {
     mcu_rx_stream_t *rx;
@@ -215,6 +309,8 @@ int main(void)
         cmocka_unit_test(sequence_restart),
         cmocka_unit_test(nack_and_rtx),
         cmocka_unit_test(padding_is_received),
+        cmocka_unit_test(wrong_codec),
+        cmocka_unit_test(foreign_payload_types),
         cmocka_unit_test(bad_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,9 @@
  *                                                the floor and the in-process throughput
  *   mcu-bench fanout   --composite FILE --receivers 1,10,100,500 [--seconds S]
  *   mcu-bench kernels  [--seconds-per-case S]
+ *   mcu-bench conceal  --input-dir DIR --input 360p25 [--seconds S] [--loss PCT] [--seed N]
+ *                      [--policy conceal|freeze] [--max-freeze-ms MS] [--max-damage X]
+ *                                                a site that loses packets and repairs none
  *   mcu-bench report   FILE.jsonl OUT.md
  *
  * run options: --system S --sites N --input-dir DIR --input 360p25 [--clips K]
@@ -31,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/conceal.h"
 #include "bench/fanout.h"
 #include "bench/kernels.h"
 #include "bench/live.h"
@@ -66,6 +70,8 @@ static void usage(void)
             "               [--round K] [--paced]\n"
             "  fanout:      --composite FILE --receivers 1,10,100,500 [--seconds S]\n"
             "  kernels:     [--seconds-per-case S]\n"
+            "  conceal:     --input-dir DIR --input 360p25 [--seconds S] [--loss PCT] [--seed N]\n"
+            "               [--policy conceal|freeze] [--max-freeze-ms MS] [--max-damage X]\n"
             "  report:      FILE.jsonl OUT.md\n");
 }
 
@@ -155,6 +161,7 @@ typedef struct opts {
     bool seconds_given;
     int round;                  /* --round: tags live and pipeline records (0: none) */
     bool paced;                 /* --paced: the pipeline at the output rate */
+    mcu_bench_conceal_config_t conceal;
 } opts_t;
 
 /* bench.sh runs the scenario several rounds over: a record says which one it is from, so
@@ -195,6 +202,10 @@ static int parse(int argc, char **argv, opts_t *o)
         {"receivers", required_argument, NULL, 'r'},
         {"seconds-per-case", required_argument, NULL, 'C'},
         {"round", required_argument, NULL, 'R'},      {"paced", no_argument, NULL, 'P'},
+        {"loss", required_argument, NULL, 'L'},       {"seed", required_argument, NULL, 'E'},
+        {"policy", required_argument, NULL, 'Y'},
+        {"max-freeze-ms", required_argument, NULL, 'Z'},
+        {"max-damage", required_argument, NULL, 'D'},
         {NULL, 0, NULL, 0}};
     const char *output = "720p25";
     int c;
@@ -227,6 +238,15 @@ static int parse(int argc, char **argv, opts_t *o)
         case 'C': o->seconds_per_case = atof(optarg); break;
         case 'R': o->round = atoi(optarg); break;
         case 'P': o->paced = true; break;
+        case 'L': o->conceal.loss_pct = atof(optarg); break;
+        case 'E': o->conceal.seed = strtoull(optarg, NULL, 10); break;
+        case 'Y':
+            if (strcmp(optarg, "conceal") && strcmp(optarg, "freeze"))
+                return MCU_ERR_INVAL;
+            o->conceal.policy = strcmp(optarg, "freeze") ? MCU_LOSS_CONCEAL : MCU_LOSS_FREEZE;
+            break;
+        case 'Z': o->conceal.max_freeze_ms = atoi(optarg); break;
+        case 'D': o->conceal.max_damage = (float)atof(optarg); break;
         default: return MCU_ERR_INVAL;
         }
     }
@@ -273,6 +293,9 @@ int main(int argc, char **argv)
     o->live.port_base = BENCH_PORT_BASE;
     o->clips = 1;
     o->max_trials = 5;
+    o->conceal = (mcu_bench_conceal_config_t){.loss_pct = 1, .seed = 1,
+                                              .policy = MCU_LOSS_CONCEAL,
+                                              .max_freeze_ms = MCU_SITE_DEFAULT_MAX_FREEZE_MS};
     o->seconds_per_case = 0.3;
     snprintf(o->input_dir, sizeof o->input_dir, "bench/cache");
     snprintf(o->live.input, sizeof o->live.input, "360p25");
@@ -302,6 +325,17 @@ int main(int argc, char **argv)
                                   o->seconds_given ? o->live.seconds : 10, BENCH_FANOUT_PORT_BASE,
                                   stdout);
         mcu_bench_media_free(&comp);
+    } else if (strcmp(cmd, "conceal") == 0) {
+        rc = load_clips(o);
+        if (rc == MCU_OK) {
+            json_t *rec = NULL;
+            o->conceal.clip = o->live.clips[0];
+            o->conceal.seconds = o->seconds_given ? o->live.seconds : 30;
+            rc = mcu_bench_conceal_run(&o->conceal, &rec);
+            emit(rec);
+        }
+        for (int k = 0; k < o->live.n_clips; k++)
+            mcu_bench_media_free(&o->live.clips[k]);
     } else if (strcmp(cmd, "live") == 0 || strcmp(cmd, "capacity") == 0 ||
                strcmp(cmd, "pipeline") == 0) {
         rc = load_clips(o);

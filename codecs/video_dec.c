@@ -187,6 +187,11 @@ static int take_report(mcu_video_dec_t *d, int64_t pts)
 
 static float clamp01(float v) { return v < 0 ? 0 : v > 1 ? 1 : v; }
 
+static void add_damage(mcu_video_dec_t *d, float x)
+{
+    d->damage = d->damage + x > MCU_VIDEO_DEC_MAX_DAMAGE ? MCU_VIDEO_DEC_MAX_DAMAGE : d->damage + x;
+}
+
 /* Judges the picture just received into d->next and makes it the one handed out. */
 static void take_picture(mcu_video_dec_t *d, bool unit_failed, mcu_video_dec_picture_t *out)
 {
@@ -213,12 +218,12 @@ static void take_picture(mcu_video_dec_t *d, bool unit_failed, mcu_video_dec_pic
         d->unrecovered = false;
         d->damage = concealed;
     } else if (error) {
-        d->damage = clamp01(d->damage + concealed);
+        add_damage(d, concealed);
     } else if (d->unrecovered || d->damage > 0 || corrupt_flag) {
         d->stats.suppressed++;
     }
     bool unrecovered = d->unrecovered || corrupt_flag;
-    float damage = unrecovered ? 1.0f : d->damage;
+    float damage = unrecovered ? MCU_VIDEO_DEC_MAX_DAMAGE : d->damage;
     bool damaged = error || unrecovered || damage > 0;
     if (!damaged)
         d->stats.good++;
@@ -277,7 +282,7 @@ int mcu_video_dec_decode(mcu_video_dec_t *d, const uint8_t *au, size_t len, int6
     bool unit_failed = rc < 0 && rc != AVERROR(EAGAIN);
     if (unit_failed) {
         d->stats.send_errors++;
-        d->damage = 1;
+        add_damage(d, 1); /* a unit that did not decode: a whole picture's worth */
         if (rc == AVERROR(ENOMEM))
             return MCU_ERR_NOMEM;
     }
@@ -291,7 +296,7 @@ int mcu_video_dec_decode(mcu_video_dec_t *d, const uint8_t *au, size_t len, int6
             break;
         if (rc < 0) {
             d->stats.send_errors++;
-            d->damage = 1;
+            add_damage(d, 1);
             unit_failed = true;
             break;
         }
@@ -305,7 +310,7 @@ int mcu_video_dec_decode(mcu_video_dec_t *d, const uint8_t *au, size_t len, int6
 
 void mcu_video_dec_note_loss(mcu_video_dec_t *d)
 {
-    d->damage = clamp01(d->damage + MCU_VIDEO_DEC_LOST_FRAME_DAMAGE);
+    add_damage(d, MCU_VIDEO_DEC_LOST_FRAME_DAMAGE);
 }
 
 void mcu_video_dec_reset(mcu_video_dec_t *d)

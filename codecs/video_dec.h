@@ -11,11 +11,13 @@
  *     the previous picture). `concealed` is the share of the picture's macroblocks it
  *     filled in, read from libavcodec's error-resilience report (see below); 1 when an
  *     error was reported without one.
- *   - DAMAGE: concealment spreads, since later pictures predict from concealed ones.
- *     `damage` is the share of the picture that may show concealment, its own or
- *     inherited, since the last clean keyframe: each concealed picture adds its share, an
- *     access unit lost whole (mcu_video_dec_note_loss) adds MCU_VIDEO_DEC_LOST_FRAME_DAMAGE,
- *     capped at 1; a clean keyframe clears it.
+ *   - DAMAGE: concealment spreads, since later pictures predict from concealed ones, and
+ *     concealment builds on concealment. `damage` sums the concealed shares of the pictures
+ *     since the last clean keyframe (1 is a whole picture's worth), plus
+ *     MCU_VIDEO_DEC_LOST_FRAME_DAMAGE for each access unit lost whole
+ *     (mcu_video_dec_note_loss), up to MCU_VIDEO_DEC_MAX_DAMAGE; a clean keyframe clears
+ *     it, a damaged one sets it to its own share. Measured on the benchmark's clip, the
+ *     SSIM of a picture against the sender's falls steadily with it (mcu-bench conceal).
  *   - UNRECOVERED: after creation and mcu_video_dec_reset nothing is trusted until a
  *     picture decoded from a keyframe (H.264: an access unit with an IDR slice) comes out
  *     clean; before it the references are missing and `damage` is 1.
@@ -69,6 +71,8 @@
  * place and what moved in it is missing until the next keyframe. A quarter: in a
  * conference picture most of the frame is still (measured with mcu-bench conceal). */
 #define MCU_VIDEO_DEC_LOST_FRAME_DAMAGE 0.25f
+/* Damage stops counting here: a stream this broken only gets worse to look at. */
+#define MCU_VIDEO_DEC_MAX_DAMAGE 16.0f
 
 typedef struct mcu_video_dec_config {
     mcu_codec_t codec;  /* MCU_CODEC_H264 or MCU_CODEC_VP8 */
@@ -87,7 +91,7 @@ typedef struct mcu_video_dec_picture {
     bool decode_error;          /* the decoder reported errors for this very picture */
     bool unrecovered;           /* no clean keyframe since creation or reset */
     float concealed;            /* share of this picture's macroblocks concealed, 0..1 */
-    float damage;               /* share that may show concealment, own or inherited */
+    float damage;               /* concealment, own and inherited (above), 0 when clean */
     bool damaged;               /* decode_error, unrecovered or damage > 0 */
 } mcu_video_dec_picture_t;
 

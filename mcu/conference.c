@@ -270,6 +270,9 @@ struct mcu_conference {
     /* Ticks of profile 0 where a live site's tile showed a picture older than
      * CONF_FROZEN_MS, out of the ticks it was shown. */
     uint64_t frozen_ticks[MCU_MAX_SITES], shown_ticks[MCU_MAX_SITES];
+    /* ... and of those, ticks that showed the same picture as the tick before (a site at
+     * the output's rate repeats none when its pictures keep their schedule). */
+    uint64_t repeated_ticks[MCU_MAX_SITES], shown_seq[MCU_MAX_SITES];
     mcu_conference_listener_fn listener;
     void *listener_opaque;
     preview_waiter_t waiters[CONF_MAX_PREVIEW_WAITERS];
@@ -578,6 +581,9 @@ static void start_video_job(profile_out_t *p, uint64_t tick, int64_t now)
     j->prof = p;
     j->au = p->au_buf;
     j->pts = (int64_t)tick * MCU_H264_CLOCK_RATE / p->cfg.fps;
+    /* The tick's own time on its grid: sites' pictures are picked on their schedules
+     * against it, not against when the timer happened to run. */
+    int64_t tick_us = p->start_us + (int64_t)tick * US_PER_S / p->cfg.fps;
     apply_pending(c);
     assign_slots(c, now);
     j->layout_gen = c->layout_gen;
@@ -607,7 +613,9 @@ static void start_video_job(profile_out_t *p, uint64_t tick, int64_t now)
         tile->label_gen = c->label_gen[site];
         snprintf(tile->label, sizeof tile->label, "%s", effective_label(c, site));
         bool live = mcu_site_live(s, now);
-        const AVFrame *pic = live ? mcu_site_picture(s) : NULL;
+        const AVFrame *pic = mcu_site_picture_at(s, tick_us);
+        if (!live)
+            pic = NULL;
         if (!live && !tile->video_muted &&
             !mcu_site_problem(s, true, now, tile->status, sizeof tile->status))
             mcu_site_problem(s, false, now, tile->status, sizeof tile->status);
@@ -621,6 +629,10 @@ static void start_video_job(profile_out_t *p, uint64_t tick, int64_t now)
             c->shown_ticks[site]++;
             if (now - mcu_site_picture_arrival(s) > CONF_FROZEN_MS * US_PER_MS)
                 c->frozen_ticks[site]++;
+            uint64_t seq = mcu_site_picture_seq(s);
+            if (seq == c->shown_seq[site])
+                c->repeated_ticks[site]++;
+            c->shown_seq[site] = seq;
         }
         /* Each source picture's delay is counted once, on its first composite. */
         int64_t arrival = mcu_site_picture_arrival(s);
@@ -1183,7 +1195,12 @@ void mcu_conference_get_site_stats(const mcu_conference_t *c, int i,
         .socket_drops = ss->socket_drops,
         .plis_sent = ss->plis_sent, .firs_sent = ss->firs_sent,
         .tmmbrs_sent = ss->tmmbrs_sent, .wanted_bps = mcu_site_wanted_bps(s),
-        .frozen_ticks = c->frozen_ticks[i], .shown_ticks = c->shown_ticks[i]};
+        .frozen_ticks = c->frozen_ticks[i], .shown_ticks = c->shown_ticks[i],
+        .repeated_ticks = c->repeated_ticks[i]};
+    mcu_playout_stats_t ps;
+    mcu_site_playout_stats(s, &ps);
+    st->playout_delay_us = ps.delay_us;
+    st->playout_late = ps.late;
 }
 
 static int cmp_i64(const void *a, const void *b)

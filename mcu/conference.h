@@ -112,6 +112,9 @@ typedef struct mcu_conference_site_stats {
     /* Output ticks (profile 0) where the site's tile was shown while it sent, and those
      * where its picture was older than 200 ms (a visible stall). */
     uint64_t frozen_ticks, shown_ticks;
+    uint64_t repeated_ticks;    /* ... that showed the same picture as the tick before */
+    int64_t playout_delay_us;   /* the site's playout delay (mcu/playout.h) */
+    uint64_t playout_late;      /* pictures ready after their due time */
 } mcu_conference_site_stats_t;
 
 int mcu_conference_n_sites(const mcu_conference_t *c);

@@ -774,10 +774,18 @@ static void get_metrics(mcu_control_api_t *api, mcu_http_request_t *r)
                  shown_ticks);
     SITE_COUNTER("mcu_site_tile_frozen_ticks_total",
                  "... of those, ticks with a picture older than 200 ms.", frozen_ticks);
+    SITE_COUNTER("mcu_site_tile_repeated_ticks_total",
+                 "... of those, ticks that showed the tick before's picture again.",
+                 repeated_ticks);
+    SITE_COUNTER("mcu_site_playout_late_pictures_total",
+                 "Pictures ready after their due time on the site's schedule.", playout_late);
 #undef SITE_COUNTER
     PER_SITE("mcu_site_requested_bits_per_second", "gauge",
              "Video rate asked of the site for its tile (TMMBR).", "%lld",
              (long long)ss[i].wanted_bps);
+    PER_SITE("mcu_site_playout_delay_seconds", "gauge",
+             "The site's playout delay: its pictures wait this long for their schedule.",
+             "%.6f", ss[i].playout_delay_us / 1e6);
     PER_SITE("mcu_site_pictures_concealed_total", "counter",
              "Pictures shown with the decoder's concealment (loss nobody repaired).", "%llu",
              (unsigned long long)in[i].pictures_concealed);

@@ -87,7 +87,8 @@ static void write_stats(const app_t *a, FILE *f)
                 "\"nack_requested\": %llu, \"nack_recovered\": %llu, \"rtx_packets\": %llu, "
                 "\"plis_sent\": %llu, \"tmmbrs_sent\": %llu, \"shown_ticks\": %llu, "
                 "\"frozen_ticks\": %llu, \"padding\": %llu, \"socket_drops\": %llu, "
-                "\"concealed\": %llu, \"plis_and_firs\": %llu}",
+                "\"concealed\": %llu, \"plis_and_firs\": %llu, \"repeated_ticks\": %llu, "
+                "\"playout_delay_ms\": %.1f}",
                 i ? ", " : "", ss.id, (unsigned long long)ss.rtp_in,
                 (unsigned long long)ss.dropped, (unsigned long long)ss.pictures,
                 (unsigned long long)ss.damaged, (unsigned long long)ss.rejected_source,
@@ -98,7 +99,8 @@ static void write_stats(const app_t *a, FILE *f)
                 (unsigned long long)ss.tmmbrs_sent, (unsigned long long)ss.shown_ticks,
                 (unsigned long long)ss.frozen_ticks, (unsigned long long)ss.padding,
                 (unsigned long long)ss.socket_drops, (unsigned long long)ss.concealed,
-                (unsigned long long)(ss.plis_sent + ss.firs_sent));
+                (unsigned long long)(ss.plis_sent + ss.firs_sent),
+                (unsigned long long)ss.repeated_ticks, ss.playout_delay_us / 1000.0);
     }
     fprintf(f, "]}\n");
 }

@@ -11,16 +11,17 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "codecs/video_dec.h"
 #include "codecs/h264_rtp.h"
 #include "codecs/opus_rtp.h"
 #include "layouts/composer.h"
 #include "layouts/pyramid.h"
 #include "mcu/error.h"
 #include "mcu/log.h"
+#include "mcu/playout.h"
 #include "mcu/rtp_stats.h"
 #include "mcu/srtp_session.h"
 #include "mcu/stage_clock.h"
+#include "mcu/video_in.h"
 
 #define US_PER_MS 1000
 /* Largest RTCP compound the site is sent: RR (32) + FIR (20) + a NACK of
@@ -69,31 +70,15 @@ typedef struct site_sock {
     bool open;
 } site_sock_t;
 
-typedef struct access_unit {
-    uint8_t *data;
-    size_t len;
-    int64_t pts;
-    int64_t arrival_us;         /* arrival of the AU's last packet */
-    bool reset_before;          /* the stream restarted before this AU: reset the decoder */
-    bool lost_before;           /* a whole AU was lost just before this one */
-} access_unit_t;
-
 /* What a worker decodes and gives back. */
 typedef struct decode_batch {
     uv_work_t work;
     mcu_site_t *site;
-    access_unit_t aus[MCU_SITE_DECODE_QUEUE];
-    int n;
-    /* The policy for damaged pictures (mcu_site_config_t), and when the tile's picture
-     * last changed: the bound on freezing counts from there. */
-    bool conceal;
-    int64_t max_freeze_us;      /* 0: no bound */
-    int64_t shown_arrival_us;
-    AVFrame *picture;           /* the last picture of the batch to show, or NULL */
-    int64_t picture_arrival_us;
+    mcu_video_in_batch_t units;
+    mcu_video_in_picture_t shown[MCU_VIDEO_IN_QUEUE]; /* pictures for the playout */
+    int n_shown;
     mcu_rect_t tiles[MCU_MAX_PROFILES]; /* where the site is shown (mcu_site_set_tile) */
     mcu_fit_t fit;
-    int good, concealed, damaged;
     bool needs_keyframe;
 } decode_batch_t;
 
@@ -131,19 +116,16 @@ struct mcu_site {
     bool have_src_rtcp[2];
     struct sockaddr_in src_rtcp[2];
 
-    mcu_video_dec_t *dec;        /* used by the worker only */
-    mcu_pyramid_pool_t *pyramid; /* the worker's too: halvings of each new picture */
+    mcu_video_in_t *vin;        /* admission on the loop, decoding on the worker */
+    mcu_pyramid_pool_t *pyramid; /* the worker's: halvings of each new picture */
     mcu_rect_t tiles[MCU_MAX_PROFILES]; /* the conference's, for the next batch */
     mcu_fit_t fit;
-    access_unit_t queue[MCU_SITE_DECODE_QUEUE];
-    int q_len;
-    bool reset_pending;         /* the next queued AU follows lost data */
     decode_batch_t *batch;      /* non-NULL while a worker decodes */
 
-    AVFrame *latest;
-    int64_t latest_arrival_us;
+    mcu_playout_t *playout;     /* decoded pictures, on the site's schedule */
+    int64_t showing_arrival_us; /* the playout's pick at the last tick */
+    uint64_t showing_seq;
     int64_t last_video_us;
-    int64_t last_picture_us;
     bool want_keyframe;
     int64_t last_pli_us;
     int64_t last_rr_us;
@@ -233,65 +215,27 @@ static void lower_decode_priority(void)
     (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), MCU_SITE_DECODE_NICE);
 }
 
-/* Whether a decoded picture goes on the tile. Clean ones always; under the conceal
- * policy, damaged ones whose damage is limited; under either, any with its references
- * once the tile has been frozen for max_freeze (the decoder's best is better than a
- * picture from seconds ago). Never one without references (unrecovered). */
-static bool showable(const decode_batch_t *b, const mcu_video_dec_picture_t *pic,
-                     int64_t arrival_us)
-{
-    if (!pic->damaged)
-        return true;
-    if (pic->unrecovered)
-        return false;
-    if (b->conceal && pic->damage <= MCU_SITE_CONCEAL_MAX_DAMAGE)
-        return true;
-    return b->max_freeze_us > 0 && arrival_us - b->shown_arrival_us >= b->max_freeze_us;
-}
-
 static void decode_work(uv_work_t *w)
 {
     decode_batch_t *b = w->data;
-    mcu_video_dec_t *dec = b->site->dec;
+    mcu_video_in_t *vin = b->site->vin;
     lower_decode_priority();
     mcu_stage_enter(MCU_STAGE_DECODE);
-    for (int i = 0; i < b->n; i++) {
-        access_unit_t *au = &b->aus[i];
-        if (au->reset_before)
-            mcu_video_dec_reset(dec);
-        else if (au->lost_before)
-            mcu_video_dec_note_loss(dec);
-        mcu_video_dec_picture_t pic;
-        int rc = mcu_video_dec_decode(dec, au->data, au->len, au->pts, &pic);
-        if (rc == 1 && showable(b, &pic, au->arrival_us)) {
-            if (!b->picture)
-                b->picture = av_frame_alloc();
-            if (b->picture) {
-                av_frame_unref(b->picture);
-                if (av_frame_ref(b->picture, pic.frame) == 0) {
-                    b->good += !pic.damaged;
-                    b->concealed += pic.damaged;
-                    b->picture_arrival_us = au->arrival_us;
-                    b->shown_arrival_us = au->arrival_us;
-                }
-            }
-        } else if (rc == 1 || rc < 0) {
-            b->damaged++;
-        }
-    }
-    b->needs_keyframe = mcu_video_dec_needs_keyframe(dec);
-    if (b->picture && b->good + b->concealed) {
-        /* While the picture is in this core's cache: the halvings its tiles will take. */
-        mcu_stage_enter(MCU_STAGE_COMPOSE);
+    for (int i = 0; i < b->units.n; i++)
+        b->n_shown += mcu_video_in_decode(vin, &b->units.aus[i], &b->shown[b->n_shown]);
+    b->needs_keyframe = mcu_video_in_needs_keyframe(vin);
+    /* While the pictures are in this core's cache: the halvings their tiles will take. */
+    mcu_stage_enter(MCU_STAGE_COMPOSE);
+    for (int k = 0; k < b->n_shown; k++) {
+        AVFrame *pic = b->shown[k].frame;
         int levels = 0;
         for (int p = 0; p < MCU_MAX_PROFILES; p++) {
-            int n = mcu_composer_halvings(b->picture->width, b->picture->height, b->tiles[p],
-                                          b->fit);
+            int n = mcu_composer_halvings(pic->width, pic->height, b->tiles[p], b->fit);
             levels = n > levels ? n : levels;
         }
-        (void)mcu_pyramid_attach(b->site->pyramid, b->picture, levels); /* else: at the tick */
-        mcu_stage_leave();
+        (void)mcu_pyramid_attach(b->site->pyramid, pic, levels); /* else: at the tick */
     }
+    mcu_stage_leave();
     mcu_stage_leave();
 }
 
@@ -301,26 +245,26 @@ static void decode_done(uv_work_t *w, int status)
 {
     decode_batch_t *b = w->data;
     mcu_site_t *s = b->site;
-    for (int i = 0; i < b->n; i++)
-        free(b->aus[i].data);
+    mcu_video_in_batch_free(&b->units);
     s->batch = NULL;
-    s->stats.damaged += (uint64_t)b->damaged;
-    s->stats.concealed += (uint64_t)b->concealed;
-    if (b->picture && b->good + b->concealed) {
-        av_frame_free(&s->latest);
-        s->latest = b->picture;
-        s->latest_arrival_us = b->picture_arrival_us;
-        b->picture = NULL;
-        s->last_picture_us = now_us(s);
-        s->stats.pictures += (uint64_t)(b->good + b->concealed);
-        if (!b->needs_keyframe) {
-            s->want_keyframe = false;
-            s->plis_unanswered = 0;
+    int64_t now = now_us(s);
+    for (int k = 0; k < b->n_shown; k++) {
+        mcu_video_in_picture_t *pic = &b->shown[k];
+        if (s->closing) {
+            av_frame_free(&pic->frame);
+            continue;
         }
-        if (!s->closing && s->ev->picture)
-            s->ev->picture(s->ev->opaque, s);
+        mcu_playout_push(s->playout, &pic->frame, pic->timestamp, pic->arrival_us, now);
     }
-    av_frame_free(&b->picture);
+    const mcu_video_in_stats_t *vs = mcu_video_in_stats(s->vin);
+    s->stats.pictures = vs->clean + vs->concealed;
+    s->stats.concealed = vs->concealed;
+    s->stats.damaged = vs->held + vs->skipped;
+    s->stats.decode_dropped = vs->queue_dropped;
+    if (b->n_shown && !b->needs_keyframe) {
+        s->want_keyframe = false;
+        s->plis_unanswered = 0;
+    }
     bool needs = b->needs_keyframe;
     free(b);
     if (s->closing) {
@@ -328,82 +272,44 @@ static void decode_done(uv_work_t *w, int status)
         return;
     }
     if (needs)
-        request_keyframe(s, now_us(s));
+        request_keyframe(s, now);
     start_decode(s);
 }
 
 static void start_decode(mcu_site_t *s)
 {
-    if (s->batch || s->q_len == 0 || s->closing)
+    if (s->batch || s->closing)
         return;
     decode_batch_t *b = calloc(1, sizeof *b);
     if (!b)
         return;
+    if (mcu_video_in_take(s->vin, &b->units) == 0) {
+        free(b);
+        return;
+    }
     b->site = s;
-    b->conceal = s->cfg.loss_policy == MCU_LOSS_CONCEAL && mcu_video_dec_can_conceal(s->dec);
-    b->max_freeze_us = (int64_t)s->cfg.max_freeze_ms * US_PER_MS;
-    b->shown_arrival_us = s->latest_arrival_us;
     memcpy(b->tiles, s->tiles, sizeof b->tiles);
     b->fit = s->fit;
-    b->n = s->q_len;
-    memcpy(b->aus, s->queue, sizeof(access_unit_t) * (size_t)s->q_len);
-    s->q_len = 0;
     b->work.data = b;
     s->batch = b;
     if (uv_queue_work(s->loop, &b->work, decode_work, decode_done) != 0) {
-        for (int i = 0; i < b->n; i++)
-            free(b->aus[i].data);
+        mcu_video_in_batch_free(&b->units);
         free(b);
         s->batch = NULL;
     }
 }
 
-static void queue_au(mcu_site_t *s, const mcu_rx_frame_t *f)
-{
-    if (s->q_len == MCU_SITE_DECODE_QUEUE) {
-        /* Overloaded: drop the oldest; the decoder must restart at a keyframe. */
-        free(s->queue[0].data);
-        memmove(s->queue, s->queue + 1, sizeof(access_unit_t) * (MCU_SITE_DECODE_QUEUE - 1));
-        s->q_len--;
-        s->stats.decode_dropped++;
-        s->reset_pending = true;
-        request_keyframe(s, now_us(s));
-    }
-    uint8_t *copy = malloc(f->media.len);
-    if (!copy)
-        return;
-    memcpy(copy, f->media.data, f->media.len);
-    s->queue[s->q_len++] = (access_unit_t){.data = copy, .len = f->media.len,
-                                           .pts = f->timestamp,
-                                           .arrival_us = f->arrival_us,
-                                           .reset_before = s->reset_pending,
-                                           .lost_before = f->lost_before > 0};
-    s->reset_pending = false;
-}
-
-/* Takes every video frame that is due out of the jitter buffer. A frame the jitter buffer
- * gave up repairing (corrupt: a hole, a cut unit) or that follows a lost one asks for a
- * keyframe at once; an H.264 decoder then decodes what arrived and conceals the rest
- * (what the tile shows is the loss policy's call, in the worker), a VP8 one (no
- * concealment in libavcodec) skips it and waits for the keyframe. A stream that restarted
- * (new SSRC, sequence restart, overflow) resets the decoder. */
+/* Takes every video frame that is due out of the jitter buffer (video_in.h decides what
+ * is decoded and when a keyframe is asked for). */
 static void poll_video(mcu_site_t *s, int64_t now)
 {
     mcu_rx_frame_t f;
-    bool conceals = mcu_video_dec_can_conceal(s->dec);
     while (mcu_rx_stream_poll(s->rx[1], now, &f) == MCU_OK) {
         s->last_video_us = now;
         if (f.keyframe_needed)
-            s->reset_pending = true;
-        bool damaged = f.media.corrupt || f.lost_before || f.keyframe_needed;
-        if (damaged && !f.media.keyframe)
+            mcu_playout_reset(s->playout); /* a new stream, a new schedule */
+        if (mcu_video_in_admit(s->vin, &f))
             request_keyframe(s, now);
-        if (!conceals && (f.media.corrupt || (f.lost_before && !f.media.keyframe))) {
-            s->reset_pending = true;
-            if (f.media.corrupt)
-                continue;
-        }
-        queue_au(s, &f);
     }
     start_decode(s);
 }
@@ -863,7 +769,6 @@ int mcu_site_create(uv_loop_t *loop, const mcu_site_config_t *cfg, int index,
     s->cfg = *cfg;
     s->index = index;
     s->ev = events;
-    s->reset_pending = true;
     mcu_rx_stream_config_t vc = {.format = mcu_codec_info(cfg->video_codec)->depack,
                                  .codec = cfg->video_codec, .payload_type = cfg->video_pt,
                                  .rtx_payload_type = cfg->rtx_pt, .nack = true};
@@ -873,12 +778,13 @@ int mcu_site_create(uv_loop_t *loop, const mcu_site_config_t *cfg, int index,
     int rc = mcu_rx_stream_create(&vc, &s->rx[1]);
     if (rc == MCU_OK)
         rc = mcu_rx_stream_create(&ac, &s->rx[0]);
-    mcu_video_dec_config_t dc;
-    mcu_video_dec_config_default(&dc);
-    dc.codec = cfg->video_codec;
-    dc.max_pixels = cfg->max_pixels;
+    mcu_video_in_config_t vic = {.codec = cfg->video_codec, .max_pixels = cfg->max_pixels,
+                                 .policy = cfg->loss_policy,
+                                 .max_freeze_ms = cfg->max_freeze_ms};
     if (rc == MCU_OK)
-        rc = mcu_video_dec_create(&dc, &s->dec);
+        rc = mcu_video_in_create(&vic, &s->vin);
+    if (rc == MCU_OK)
+        rc = mcu_playout_create(mcu_codec_info(cfg->video_codec)->clock_rate, &s->playout);
     if (rc == MCU_OK)
         rc = mcu_pyramid_pool_create(&s->pyramid);
     if (rc == MCU_OK && !cfg->plain_rtp) {
@@ -913,12 +819,10 @@ static void on_handle_closed(uv_handle_t *h)
                                         : ((site_sock_t *)h->data)->site;
     if (--s->pending_closes > 0)
         return;
-    for (int i = 0; i < s->q_len; i++)
-        free(s->queue[i].data);
-    av_frame_free(&s->latest);
+    mcu_playout_destroy(&s->playout);
     mcu_rx_stream_destroy(&s->rx[0]);
     mcu_rx_stream_destroy(&s->rx[1]);
-    mcu_video_dec_destroy(&s->dec);
+    mcu_video_in_destroy(&s->vin);
     mcu_pyramid_pool_destroy(&s->pyramid);
     mcu_srtp_destroy(&s->srtp_in);
     mcu_srtp_destroy(&s->srtp_out);
@@ -953,7 +857,14 @@ void mcu_site_close(mcu_site_t *s, void (*done)(void *opaque), void *opaque)
 
 const mcu_site_config_t *mcu_site_config(const mcu_site_t *s) { return &s->cfg; }
 int mcu_site_index(const mcu_site_t *s) { return s->index; }
-const AVFrame *mcu_site_picture(const mcu_site_t *s) { return s->latest; }
+const AVFrame *mcu_site_picture(const mcu_site_t *s) { return mcu_playout_newest(s->playout); }
+
+const AVFrame *mcu_site_picture_at(mcu_site_t *s, int64_t t_us)
+{
+    return mcu_playout_at(s->playout, t_us, &s->showing_arrival_us, &s->showing_seq);
+}
+
+uint64_t mcu_site_picture_seq(const mcu_site_t *s) { return s->showing_seq; }
 
 void mcu_site_set_tile(mcu_site_t *s, int profile, mcu_rect_t cell, mcu_fit_t fit)
 {
@@ -962,11 +873,12 @@ void mcu_site_set_tile(mcu_site_t *s, int profile, mcu_rect_t cell, mcu_fit_t fi
     s->tiles[profile] = cell;
     s->fit = fit;
 }
-int64_t mcu_site_picture_arrival(const mcu_site_t *s) { return s->latest_arrival_us; }
+int64_t mcu_site_picture_arrival(const mcu_site_t *s) { return s->showing_arrival_us; }
 
 bool mcu_site_live(const mcu_site_t *s, int64_t now)
 {
-    return s->latest && now - s->last_video_us < MCU_SITE_NO_SIGNAL_MS * US_PER_MS;
+    return mcu_playout_newest(s->playout) &&
+           now - s->last_video_us < MCU_SITE_NO_SIGNAL_MS * US_PER_MS;
 }
 
 int mcu_site_take_audio(mcu_site_t *s, int64_t now, mcu_site_audio_packet_t *pkts, int max)
@@ -1179,4 +1091,9 @@ const mcu_srtp_key_t *mcu_site_send_key(const mcu_site_t *s)
 
 
 const mcu_site_stats_t *mcu_site_stats(const mcu_site_t *s) { return &s->stats; }
+
+void mcu_site_playout_stats(const mcu_site_t *s, mcu_playout_stats_t *st)
+{
+    mcu_playout_get_stats(s->playout, st);
+}
 const mcu_rx_stream_t *mcu_site_rx(const mcu_site_t *s, bool video) { return s->rx[video]; }

@@ -50,14 +50,11 @@
 
 #include "layouts/layout.h"
 #include "mcu/config.h"
+#include "mcu/playout.h"
 #include "mcu/rtcp.h"
 #include "mcu/rtp.h"
 #include "mcu/rx_stream.h"
 
-/* Under the conceal policy, a damaged picture is shown while at most this share of it
- * may show concealment (own or inherited since the last clean keyframe; video_dec.h):
- * measured with mcu-bench conceal (README, "Loss nobody repairs"). */
-#define MCU_SITE_CONCEAL_MAX_DAMAGE 0.5f
 /* A site silent this long shows a "no signal" tile. */
 #define MCU_SITE_NO_SIGNAL_MS 2000
 /* PLI retry while waiting for a keyframe; also the minimum PLI spacing (2 per second). */
@@ -69,9 +66,6 @@
  * 5 gives a decoder a third of the share of a thread at 0 under the kernel's fair
  * scheduler; raising one's own nice value needs no privilege. */
 #define MCU_SITE_DECODE_NICE 5
-/* Access units waiting for the decoder: a quarter second at 30 fps. More means the box
- * is overloaded; the oldest are dropped and a keyframe is requested. */
-#define MCU_SITE_DECODE_QUEUE 8
 /* The MCU's own SSRC as a receiver of site i (RTCP sender SSRC of RR/PLI/NACK). */
 #define MCU_SITE_LOCAL_SSRC_BASE 0x4D430100u
 /* Receiver reports to the site: RFC 3550 allows 5% of the session bandwidth; one compound
@@ -176,12 +170,20 @@ void mcu_site_close(mcu_site_t *site, void (*done)(void *opaque), void *opaque);
 const mcu_site_config_t *mcu_site_config(const mcu_site_t *site);
 int mcu_site_index(const mcu_site_t *site);
 
-/* The latest good picture (NULL if none), and whether the site is live at now_us. The
- * returned frame belongs to the site: take a reference (av_frame_ref) to keep it. */
+/* The picture for an output tick at t_us (the tick's own time on its grid): the newest
+ * due by then on the site's schedule (mcu/playout.h), else the one before; NULL before
+ * the first. Called by each profile's tick. The frame belongs to the site: take a
+ * reference (av_frame_ref) to keep it past the next call on the site. */
+const AVFrame *mcu_site_picture_at(mcu_site_t *site, int64_t t_us);
+/* The newest picture decoded (shown or not yet): for snapshots. NULL if none. Same
+ * ownership. */
 const AVFrame *mcu_site_picture(const mcu_site_t *site);
+/* Whether the site is live at now_us. */
 bool mcu_site_live(const mcu_site_t *site, int64_t now_us);
-/* When the access unit of the latest picture arrived (its last packet), in uv_hrtime µs. */
+/* When the access unit of the picture on the tile arrived (its last packet), in
+ * uv_hrtime µs, and a number that changes with each new picture on the tile. */
 int64_t mcu_site_picture_arrival(const mcu_site_t *site);
+uint64_t mcu_site_picture_seq(const mcu_site_t *site);
 /* Where the conference shows the site in `profile` (0..MCU_MAX_PROFILES-1; a 0x0 cell:
  * not shown), on the loop. The decode worker then attaches to each new picture the
  * halvings the composer takes for the largest of them (layouts/pyramid.h), while the
@@ -237,6 +239,7 @@ void mcu_site_housekeeping(mcu_site_t *site, int64_t now_us);
 bool mcu_site_problem(const mcu_site_t *site, bool video, int64_t now_us, char *buf, size_t cap);
 
 const mcu_site_stats_t *mcu_site_stats(const mcu_site_t *site);
+void mcu_site_playout_stats(const mcu_site_t *site, mcu_playout_stats_t *st);
 const mcu_rx_stream_t *mcu_site_rx(const mcu_site_t *site, bool video);
 
 #endif

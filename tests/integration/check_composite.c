@@ -8,7 +8,9 @@
  * Video: every decoded frame has the size; the frame rate from the timestamps is F
  * within 1%; the centre of cell I of the layout has colour I (within a tolerance);
  * with --text I, cell I has white text across its middle (a card's status line, as
- * "unsupported codec: H.265"), with --no-text I it has none.
+ * "unsupported codec: H.265"), with --no-text I it has none; with --repeats I:PCT, at most
+ * PCT % of the frames show in cell I the same picture as the frame before (a site whose
+ * source changes every frame, at the output's rate, must show each picture once).
  * Audio: each --tone is present (Goertzel power well above the floor), each --no-tone
  * absent (below a fraction of the weakest present tone). Prints what it measured and
  * exits non-zero on the first failed expectation.
@@ -40,6 +42,10 @@
 #define TEXT_WHITE 180
 #define TEXT_MIN_PIXELS 40
 #define TEXT_BAND_DIV 6
+/* A cell whose luma differs from the frame before by less than this on average (0..255)
+ * shows the same picture again: a moving source differs by several levels from one frame
+ * to the next, the composite's encoder makes a repeated tile a copy. */
+#define REPEAT_MEAN_DIFF 0.5
 
 typedef struct expect {
     int w, h;
@@ -51,6 +57,8 @@ typedef struct expect {
     int n_absent, absent[MAX_ITEMS];
     int n_text, text_cell[MAX_ITEMS];       /* a status line across the cell's middle */
     int n_no_text, no_text_cell[MAX_ITEMS]; /* ... and cells without one */
+    int repeat_cell;                        /* -1: not checked */
+    double repeat_max_pct;                  /* frames repeating the one before, at most */
 } expect_t;
 
 static int fail(const char *what)
@@ -72,7 +80,7 @@ static double goertzel(const float *x, size_t n, double hz, double rate)
 
 int main(int argc, char **argv)
 {
-    expect_t e = {0};
+    expect_t e = {.repeat_cell = -1};
     if (argc < 2)
         return fail("usage: check_composite FILE --size WxH --fps F --layout P --sites N ...");
     const char *file = argv[1];
@@ -98,6 +106,9 @@ int main(int argc, char **argv)
             e.text_cell[e.n_text++] = atoi(v);
         else if (!strcmp(k, "--no-text") && e.n_no_text < MAX_ITEMS)
             e.no_text_cell[e.n_no_text++] = atoi(v);
+        else if (!strcmp(k, "--repeats") &&
+                 sscanf(v, "%d:%lf", &e.repeat_cell, &e.repeat_max_pct) == 2)
+            ;
         else
             return fail(k);
     }
@@ -134,6 +145,9 @@ int main(int argc, char **argv)
     size_t n_pcm = 0;
     int frames = 0, bad_size = 0, colour_ok[MAX_ITEMS] = {0}, colour_seen[MAX_ITEMS] = {0};
     int text_ok[MAX_ITEMS] = {0}, no_text_ok[MAX_ITEMS] = {0}, checked = 0;
+    int repeats = 0, compared = 0;
+    uint8_t *prev_y = malloc((size_t)e.w * e.h);
+    bool have_prev = false;
     int64_t first_pts = AV_NOPTS_VALUE, last_pts = AV_NOPTS_VALUE;
     while (av_read_frame(fmt, pkt) >= 0) {
         int s = pkt->stream_index == vs ? 0 : pkt->stream_index == as ? 1 : -1;
@@ -164,6 +178,22 @@ int main(int argc, char **argv)
             int stride = e.w * 3;
             sws_scale(sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, &rgb, &stride);
             checked++;
+            if (e.repeat_cell >= 0 && f->format == AV_PIX_FMT_YUV420P) {
+                mcu_rect_t r = layout.cells[e.repeat_cell];
+                double diff = 0;
+                for (int y = r.y; y < r.y + r.h; y++)
+                    for (int x = r.x; x < r.x + r.w; x++) {
+                        uint8_t v = f->data[0][(size_t)y * f->linesize[0] + x];
+                        diff += abs(v - prev_y[(size_t)y * e.w + x]);
+                        prev_y[(size_t)y * e.w + x] = v;
+                    }
+                diff /= (double)r.w * r.h;
+                if (have_prev) {
+                    compared++;
+                    repeats += diff < REPEAT_MEAN_DIFF;
+                }
+                have_prev = true;
+            }
             for (int t = 0; t < e.n_text + e.n_no_text; t++) {
                 bool want = t < e.n_text;
                 mcu_rect_t r = layout.cells[want ? e.text_cell[t] : e.no_text_cell[t - e.n_text]];
@@ -208,6 +238,13 @@ int main(int argc, char **argv)
         if (colour_seen[c] == 0 || colour_ok[c] < colour_seen[c] * 99 / 100)
             rc |= fail("a tile does not show its site's colour");
     }
+    if (e.repeat_cell >= 0) {
+        double pct = compared ? 100.0 * repeats / compared : 100;
+        printf("cell %d: %d of %d frames repeat the one before (%.2f%%)\n", e.repeat_cell,
+               repeats, compared, pct);
+        if (compared == 0 || pct > e.repeat_max_pct)
+            rc |= fail("a tile repeats its pictures");
+    }
     for (int t = 0; t < e.n_text; t++) {
         printf("cell %d: %d/%d frames with a line of text\n", e.text_cell[t], text_ok[t], checked);
         if (checked == 0 || text_ok[t] < checked * 99 / 100)
@@ -246,6 +283,7 @@ int main(int argc, char **argv)
     avformat_close_input(&fmt);
     free(rgb);
     free(pcm);
+    free(prev_y);
     if (!rc)
         printf("check_composite: PASS\n");
     return rc;

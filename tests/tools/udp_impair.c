@@ -67,6 +67,12 @@
  *                           schedule (so lateness does not accumulate).
  *   --flood-start S         when the flood starts, seconds since start (default 0).
  *   --flood-for S           how long it lasts (default: until exit).
+ *   --hold-ms MS            a bursty link (Wi-Fi aggregation, a cellular scheduler, a
+ *                           relay that batches): packets leave only on a grid of MS
+ *                           milliseconds (from start), each at the first grid point at or
+ *                           after the time it would have left, so everything that came
+ *                           within one period goes out back to back. After the other
+ *                           delays; order is kept.
  *   --both                  impair the reverse direction too (loss, delay, jitter, reorder,
  *                           duplication and rate, with its own generator and state).
  *   --seconds S             run time (default: until SIGTERM or SIGINT).
@@ -196,7 +202,7 @@ struct config {
     double loss_pct, burst_ms;
     bool ge;
     double ge_p, ge_r, ge_h, ge_k;
-    double delay_ms, jitter_ms, reorder_pct, reorder_ms, dup_pct;
+    double delay_ms, jitter_ms, reorder_pct, reorder_ms, dup_pct, hold_ms;
     double rate_kbps, queue_ms;
     double outage_at, outage_for;
     bool outage;
@@ -450,6 +456,10 @@ static void schedule(int32_t slot, struct direction *d, bool impaired, uint64_t 
             st.reordered++;
     }
     uint64_t due = depart + (uint64_t)delay;
+    if (cfg.hold_ms > 0.0) {
+        uint64_t grid = (uint64_t)(cfg.hold_ms * NS_PER_MS);
+        due = start_ns + ((due - start_ns + grid - 1) / grid) * grid;
+    }
     if (cfg.dup_pct > 0.0 && rng_unit(&d->rng) * 100.0 < cfg.dup_pct) {
         int32_t c = slot_get();
         if (c >= 0) {
@@ -634,7 +644,7 @@ static void usage(FILE *f)
             "         [--burst-ms MS | --ge P,R,H,K] [--delay MS] [--jitter MS]\n"
             "         [--reorder PCT] [--reorder-ms MS] [--dup PCT] [--rate KBPS]\n"
             "         [--queue-ms MS] [--outage-at S] [--outage-for S] [--flood-pps N]\n"
-            "         [--flood-start S] [--flood-for S] [--both] [--seconds S]\n"
+            "         [--flood-start S] [--flood-for S] [--hold-ms MS] [--both] [--seconds S]\n"
             "       udp_impair LISTEN_PORT TO_PORT LOSS_PERCENT SEED SECONDS\n");
 }
 
@@ -715,7 +725,7 @@ static void parse_options(int argc, char **argv)
     enum {
         O_PAIR = 256, O_SEED, O_LOSS, O_BURST, O_GE, O_DELAY, O_JITTER, O_REORDER,
         O_REORDER_MS, O_DUP, O_RATE, O_QUEUE_MS, O_OUT_AT, O_OUT_FOR, O_FL_PPS, O_FL_START,
-        O_FL_FOR, O_BOTH, O_SECONDS, O_HELP
+        O_FL_FOR, O_BOTH, O_SECONDS, O_HELP, O_HOLD
     };
     static const struct option opts[] = {
         {"pair", required_argument, 0, O_PAIR},
@@ -736,6 +746,7 @@ static void parse_options(int argc, char **argv)
         {"flood-start", required_argument, 0, O_FL_START},
         {"flood-for", required_argument, 0, O_FL_FOR},
         {"both", no_argument, 0, O_BOTH},
+        {"hold-ms", required_argument, 0, O_HOLD},
         {"seconds", required_argument, 0, O_SECONDS},
         {"help", no_argument, 0, O_HELP},
         {0, 0, 0, 0}};
@@ -774,6 +785,7 @@ static void parse_options(int argc, char **argv)
             cfg.flood_for = parse_num("--flood-for", a, 0.0, MAX_SECONDS), seen_fl_for = true;
             break;
         case O_BOTH: cfg.both = true; break;
+        case O_HOLD: cfg.hold_ms = parse_num("--hold-ms", a, 0.001, MAX_MS); break;
         case O_SECONDS: cfg.seconds = parse_num("--seconds", a, 0.0, MAX_SECONDS); break;
         case O_HELP: usage(stdout); exit(0);
         default: usage(stderr); exit(2); /* getopt_long has named the option */

@@ -11,7 +11,7 @@
 #include "mcu/error.h"
 #include "mcu/rtp.h"
 #include "mcu/rx_stream.h"
-#include "mcu/site.h"
+#include "mcu/site_limits.h"
 #include "mcu/video_in.h"
 
 /* The jitter buffer is polled this often in media time: the daemon's timer fires on its
@@ -219,7 +219,7 @@ int mcu_bench_conceal_run(const mcu_bench_conceal_config_t *cfg, json_t **out)
     mcu_config_site_default(&sc, 0);
     mcu_rx_stream_config_t rc_cfg = {.format = &mcu_h264_depack_ops, .codec = MCU_CODEC_H264,
                                      .payload_type = 96, .nack = true};
-    mcu_site_jitter_config(&sc, &rc_cfg.jitter);
+    mcu_site_limits_jitter(&sc, &rc_cfg.jitter);
     mcu_video_in_config_t vc = {.codec = MCU_CODEC_H264, .max_pixels = sc.max_pixels,
                                 .policy = cfg->policy, .max_freeze_ms = cfg->max_freeze_ms,
                                 .max_damage = cfg->max_damage};

@@ -211,6 +211,7 @@ int mcu_bench_live_run(const mcu_bench_live_config_t *cfg, json_t **record)
                                                  .sin_port = htons((uint16_t)(cfg->port_base + MCU_BENCH_PORT_STRIDE * i)),
                                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
         specs[i].audio_to = specs[i].video_to;
+        specs[i].burst_ms = cfg->burst_ms;
         specs[i].audio_to.sin_port = htons((uint16_t)(cfg->port_base + MCU_BENCH_PORT_STRIDE * i + 2));
     }
 
@@ -218,6 +219,8 @@ int mcu_bench_live_run(const mcu_bench_live_config_t *cfg, json_t **record)
     char output[32];
     snprintf(output, sizeof output, "%dp%d", cfg->out_h, cfg->out_fps);
     json_object_set_new(rec, "kind", json_string("live"));
+    if (cfg->burst_ms > 0)
+        json_object_set_new(rec, "burst_ms", json_integer(cfg->burst_ms));
     json_object_set_new(rec, "system", json_string(mcu_bench_system_name(cfg->sys)));
     json_object_set_new(rec, "sites", json_integer(cfg->sites));
     json_object_set_new(rec, "input", json_string(cfg->input));
@@ -366,6 +369,11 @@ int mcu_bench_live_run(const mcu_bench_live_config_t *cfg, json_t **record)
         json_object_set_new(rec, "delay_p99_ms",
                             json_real(mcu_bench_metrics_delay_quantile(&m0, &m1, 0.99)));
         json_object_set_new(rec, "delay_hist_ms", delay_hist_json(&m0, &m1));
+        double ticks = m1.tile_ticks - m0.tile_ticks;
+        json_object_set_new(rec, "repeated_pct",
+                            json_real(ticks > 0 ? 100.0 * (m1.repeated_ticks - m0.repeated_ticks) /
+                                                      ticks
+                                                : 0));
         double daemon_frames = m1.frames_sent - m0.frames_sent;
         if (daemon_frames > 0)
             json_object_set_new(rec, "stages", stages_json(&m0, &m1, daemon_frames, cpu));

@@ -30,6 +30,7 @@ typedef struct mcu_bench_live_config {
     uint16_t port_base;             /* sites from here, receivers +400, API +800 */
     char workdir[PATH_MAX];
     char mcu_bin[PATH_MAX];
+    int burst_ms;                   /* > 0: the sites' video through a bursty link (sender.h) */
 } mcu_bench_live_config_t;
 
 /* Runs once; *record is the "live" record (see bench/report.h), also on a failed run

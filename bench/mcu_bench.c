@@ -18,6 +18,7 @@
  * run options: --system S --sites N --input-dir DIR --input 360p25 [--clips K]
  *              --output 720p25 [--video-kbps K] [--seconds S] [--warmup S]
  *              [--port-base P] [--workdir DIR] [--mcu PATH] [--round K]
+ *              [--burst-ms MS]   the sites' video through a bursty link
  * Inputs are DIR/<input>-<k>.ts, k = 1..clips (scripts/bench.sh makes and caches them).
  * Every measurement is one JSON object per line on stdout (see bench/report.h);
  * scripts/bench.sh collects them into bench/results/<date>-<host>.jsonl and the report.
@@ -67,7 +68,7 @@ static void usage(void)
             "               --input 360p25 [--clips K] --output 720p25 [--video-kbps K]\n"
             "               [--seconds S] [--warmup S] [--port-base P] [--workdir DIR]\n"
             "               [--mcu PATH] [--target N] [--max-trials K] [--frames F]\n"
-            "               [--round K] [--paced]\n"
+            "               [--round K] [--paced] [--burst-ms MS]\n"
             "  fanout:      --composite FILE --receivers 1,10,100,500 [--seconds S]\n"
             "  kernels:     [--seconds-per-case S]\n"
             "  conceal:     --input-dir DIR --input 360p25 [--seconds S] [--loss PCT] [--seed N]\n"
@@ -206,6 +207,7 @@ static int parse(int argc, char **argv, opts_t *o)
         {"policy", required_argument, NULL, 'Y'},
         {"max-freeze-ms", required_argument, NULL, 'Z'},
         {"max-damage", required_argument, NULL, 'D'},
+        {"burst-ms", required_argument, NULL, 'B'},
         {NULL, 0, NULL, 0}};
     const char *output = "720p25";
     int c;
@@ -247,6 +249,7 @@ static int parse(int argc, char **argv, opts_t *o)
             break;
         case 'Z': o->conceal.max_freeze_ms = atoi(optarg); break;
         case 'D': o->conceal.max_damage = (float)atof(optarg); break;
+        case 'B': o->live.burst_ms = atoi(optarg); break;
         default: return MCU_ERR_INVAL;
         }
     }

@@ -53,6 +53,12 @@ static void parse_line(const char *line, mcu_bench_metrics_t *m)
     else if (strncmp(line, "mcu_site_pictures_decoded_total{", 32) == 0 &&
              sscanf(strchr(line, '}') + 1, "%lf", &v) == 1)
         m->pictures_decoded += v;
+    else if (strncmp(line, "mcu_site_tile_ticks_total{", 26) == 0 &&
+             sscanf(strchr(line, '}') + 1, "%lf", &v) == 1)
+        m->tile_ticks += v;
+    else if (strncmp(line, "mcu_site_tile_repeated_ticks_total{", 35) == 0 &&
+             sscanf(strchr(line, '}') + 1, "%lf", &v) == 1)
+        m->repeated_ticks += v;
     else if (strncmp(line, "mcu_site_pictures_damaged_total{", 32) == 0 &&
              sscanf(strchr(line, '}') + 1, "%lf", &v) == 1)
         m->pictures_damaged += v;

@@ -19,6 +19,7 @@ typedef struct mcu_bench_metrics {
     double late_ticks;          /* made right after a slow frame instead of skipped */
     double pictures_decoded;        /* all sites */
     double pictures_damaged;
+    double tile_ticks, repeated_ticks;  /* all sites: ticks shown live, of them repeats */
     double process_cpu_s;
     double stage_s[MCU_STAGE_COUNT];
     /* Added delay, cumulative: delay_le[k] samples were <= k + 1 ms, the last one holds

@@ -93,11 +93,12 @@ typedef enum kind {
     KIND_KERNEL,
     KIND_CAPACITY,
     KIND_SMOKE,
+    KIND_CONCEAL,
     KIND__COUNT
 } kind_t;
 
 static const char *const kind_names[KIND__COUNT] = {
-    "machine", "live", "floor", "throughput", "fanout", "kernel", "capacity", "smoke",
+    "machine", "live", "floor", "throughput", "fanout", "kernel", "capacity", "smoke", "conceal",
 };
 
 /* Stage keys in pipeline order, as mcu-bench writes them, with the report's label. */
@@ -1599,6 +1600,78 @@ static int write_fanout(const report_t *r, FILE *f)
     return MCU_OK;
 }
 
+/* Real-world senders: loss nobody repairs (mcu-bench conceal), and the scenario through
+ * a bursty link (live --burst-ms). */
+static void write_senders(const report_t *r, FILE *f)
+{
+    fputs("## Real-world senders\n\n", f);
+    if (r->n_kind[KIND_CONCEAL]) {
+        fputs("A sender that ignores NACK and PLI loses packets uniformly (mcu-bench conceal: "
+              "the daemon's rx_stream and video_in on the clip, synthetic time). Frozen: ticks "
+              "whose picture is older than 200 ms. SSIM shown: each picture shown against the "
+              "sender's; SSIM tick: the tile at each tick against the sender's picture of "
+              "that moment.\n\n| Policy | Loss % | Seed | Frozen % | Shown clean / "
+              "concealed / held | SSIM shown mean (p5) | SSIM tick mean (p5) |\n"
+              "|---|---|---|---|---|---|---|\n",
+              f);
+        for (size_t i = 0; i < r->n; i++) {
+            const json_t *o = r->rec[i].obj;
+            if (r->rec[i].kind != KIND_CONCEAL)
+                continue;
+            const json_t *sh = json_object_get(o, "ssim_shown"), *tk = json_object_get(o, "ssim_tick");
+            fprintf(f, "| %s, freeze bound %.0f ms | ", str_or(o, "policy", "?"),
+                    num(o, "max_freeze_ms"));
+            put_num(f, num(o, "loss_pct"), 1);
+            fputs(" | ", f);
+            put_num(f, num(o, "seed"), 0);
+            fputs(" | ", f);
+            put_num(f, num(o, "frozen_pct"), 2);
+            fputs(" | ", f);
+            put_num(f, num(o, "shown_clean"), 0);
+            fputs(" / ", f);
+            put_num(f, num(o, "shown_concealed"), 0);
+            fputs(" / ", f);
+            put_num(f, num(o, "held"), 0);
+            fputs(" | ", f);
+            put_num(f, num(sh, "mean"), 3);
+            fputs(" (", f);
+            put_num(f, num(sh, "p5"), 3);
+            fputs(") | ", f);
+            put_num(f, num(tk, "mean"), 3);
+            fputs(" (", f);
+            put_num(f, num(tk, "p5"), 3);
+            fputs(") |\n", f);
+        }
+        fputs("\n", f);
+    }
+    bool any = false;
+    for (size_t i = 0; i < r->n; i++) {
+        const json_t *o = r->rec[i].obj;
+        if (r->rec[i].kind != KIND_LIVE || !json_object_get(o, "burst_ms"))
+            continue;
+        if (!any)
+            fputs("The scenario's sites through a bursty link (their video frames leave on a "
+                  "grid of the given period, back to back): pictures stay on their senders' "
+                  "schedule.\n\n| Run | Burst ms | Repeated ticks % | Delay p50 / p99 ms |\n"
+                  "|---|---|---|---|\n", f);
+        any = true;
+        fputs("| ", f);
+        put_scenario(f, o);
+        fputs(" | ", f);
+        put_num(f, num(o, "burst_ms"), 0);
+        fputs(" | ", f);
+        put_num(f, num(o, "repeated_pct"), 2);
+        fputs(" | ", f);
+        put_num(f, num(o, "delay_p50_ms"), 1);
+        fputs(" / ", f);
+        put_num(f, num(o, "delay_p99_ms"), 1);
+        fputs(" |\n", f);
+    }
+    if (!any && !r->n_kind[KIND_CONCEAL])
+        fputs("Not measured.\n", f);
+    fputs("\n", f);
+}
+
 static void write_kernels(const report_t *r, FILE *f)
 {
     fputs("## Kernels\n\n", f);
@@ -1785,6 +1858,7 @@ static int write_markdown(const report_t *r, const char *md_path)
     write_stages(r, f);
     write_capacity(r, f);
     int rc = write_fanout(r, f);
+    write_senders(r, f);
     write_kernels(r, f);
     write_profile(r, f);
     write_plot_section(r, f);

@@ -92,7 +92,11 @@ static int emit_video(void *opaque, const uint8_t *payload, size_t len, bool mar
 
 static int64_t video_due(const site_state_t *st)
 {
-    return st->start_us + (int64_t)st->vframe * US_PER_S / st->spec.media->fps;
+    int64_t due = (int64_t)st->vframe * US_PER_S / st->spec.media->fps;
+    int64_t grid = (int64_t)st->spec.burst_ms * 1000;
+    if (grid > 0)
+        due = (due + grid - 1) / grid * grid;
+    return st->start_us + due;
 }
 
 static int64_t audio_due(const site_state_t *st)

@@ -40,6 +40,11 @@ typedef struct mcu_bench_site_spec {
     struct sockaddr_in video_to, audio_to;
     mcu_srtp_key_t key;             /* what the site protects with */
     uint32_t video_ssrc, audio_ssrc;
+    /* > 0: a bursty link between the site and the system under test (Wi-Fi aggregation, a
+     * cellular scheduler, a batching relay): a video frame leaves at the first point of
+     * the site's burst_ms grid at or after its due time, so frames due within one period
+     * arrive back to back. */
+    int burst_ms;
 } mcu_bench_site_spec_t;
 
 typedef struct mcu_bench_sender_stats {

@@ -111,7 +111,7 @@ static void learn(mcu_playout_t *p, int64_t lateness)
         p->offset_us = target;
         p->below = 0;
     } else if (target < p->offset_us - MCU_PLAYOUT_SHRINK_US) {
-        if (++p->below >= MCU_PLAYOUT_WINDOW) {
+        if (++p->below >= MCU_PLAYOUT_SHRINK_PICTURES) {
             p->offset_us = target;
             p->below = 0;
         }

@@ -18,7 +18,7 @@
 #include "mcu/rtcp.h"
 #include "mcu/rtp.h"
 #include "mcu/rx_stream.h"
-#include "mcu/site.h"
+#include "mcu/site_limits.h"
 
 /* How often the jitter buffer is polled between datagrams: one 100 fps frame. */
 #define PROBE_POLL_MS 10
@@ -147,7 +147,7 @@ int main(int argc, char **argv)
     mcu_rx_stream_config_t cfg = {.format = &mcu_h264_depack_ops, .payload_type = (uint8_t)pt};
     mcu_config_t defaults; /* bounds as the daemon sizes them for a site's defaults */
     mcu_config_default(&defaults);
-    mcu_site_jitter_config(&defaults.sites[0], &cfg.jitter);
+    mcu_site_limits_jitter(&defaults.sites[0], &cfg.jitter);
     int rc = mcu_rx_stream_create(&cfg, &p->rx);
     if (rc < 0) {
         fprintf(stderr, "mcu-probe: %s\n", mcu_strerror(rc));
@@ -166,7 +166,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "mcu-probe: bind port %d: %s\n", port, uv_strerror(rc));
         return 1;
     }
-    int rcvbuf = (int)(mcu_site_rcvbuf_need(&defaults.sites[0]) / 2); /* the kernel doubles it */
+    int rcvbuf = (int)(mcu_site_limits_rcvbuf(&defaults.sites[0]) / 2); /* the kernel doubles it */
     uv_recv_buffer_size((uv_handle_t *)&p->sock, &rcvbuf);
     uv_udp_recv_start(&p->sock, on_alloc, on_recv);
     uv_timer_init(p->loop, &p->poll_timer);

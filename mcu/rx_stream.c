@@ -1,6 +1,7 @@
 #include "rx_stream.h"
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "codecs/opus_rtp.h"
@@ -400,4 +401,30 @@ bool mcu_rx_stream_rtx_ssrc(const mcu_rx_stream_t *s, uint32_t *ssrc)
 {
     *ssrc = s->have_rtx ? s->rtx_ssrc : 0;
     return s->have_rtx;
+}
+
+static const char *codec_display(mcu_codec_t c)
+{
+    const mcu_codec_info_t *info = mcu_codec_info(c);
+    return info ? info->display : "?";
+}
+
+void mcu_rx_problem_describe(const mcu_rx_problem_t *p, mcu_codec_t configured, char *buf,
+                             size_t cap)
+{
+    const mcu_codec_info_t *info = mcu_codec_info(p->codec);
+    const mcu_codec_info_t *own = mcu_codec_info(configured);
+    if (p->kind == MCU_RX_PROBLEM_NONE)
+        snprintf(buf, cap, "%s", "");
+    else if (info && !info->depack)
+        snprintf(buf, cap, "unsupported codec: %s", info->display);
+    else if (p->kind == MCU_RX_PROBLEM_WRONG_CODEC && info)
+        snprintf(buf, cap, "%s sent, %s expected", info->display, codec_display(configured));
+    else if (p->kind == MCU_RX_PROBLEM_WRONG_CODEC)
+        snprintf(buf, cap, "not %s: unknown %s payload", codec_display(configured),
+                 own && own->video ? "video" : "audio");
+    else if (info)
+        snprintf(buf, cap, "%s on PT %u, not configured", info->display, p->pt);
+    else
+        snprintf(buf, cap, "PT %u not configured", p->pt);
 }

@@ -149,6 +149,11 @@ const mcu_nack_stats_t *mcu_rx_stream_nack_stats(const mcu_rx_stream_t *s);
 /* What keeps the stream from being taken at now_us (kind NONE when nothing does). Comfort
  * noise and DTMF events on a payload type of their own are never a problem. */
 void mcu_rx_stream_problem(const mcu_rx_stream_t *s, int64_t now_us, mcu_rx_problem_t *p);
+/* The problem in words short enough for a tile ("unsupported codec: H.265", "VP8 sent,
+ * H.264 expected", "Opus on PT 100, not configured", "PT 100 not configured"); "" for
+ * none. `configured` is the stream's codec. */
+void mcu_rx_problem_describe(const mcu_rx_problem_t *p, mcu_codec_t configured, char *buf,
+                             size_t cap);
 /* True once the stream has shown itself to be the configured codec (always for streams
  * without a codec check): feedback (NACK, keyframe requests) is sent only then. */
 bool mcu_rx_stream_codec_confirmed(const mcu_rx_stream_t *s);

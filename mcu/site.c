@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <linux/sock_diag.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -18,6 +17,7 @@
 #include "mcu/error.h"
 #include "mcu/log.h"
 #include "mcu/playout.h"
+#include "mcu/site_limits.h"
 #include "mcu/rtp_stats.h"
 #include "mcu/srtp_session.h"
 #include "mcu/stage_clock.h"
@@ -640,63 +640,20 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
     mcu_stage_leave();
 }
 
-int64_t mcu_site_burst_bytes(const mcu_site_config_t *cfg)
-{
-    int64_t burst = cfg->max_pixels / MCU_SITE_KEYFRAME_PIXELS_PER_BYTE;
-    int64_t half_second = (int64_t)cfg->max_bps / 8 / 2;
-    return half_second > burst ? half_second : burst;
-}
-
-static int64_t burst_packets(int64_t bytes)
-{
-    return (bytes + MCU_SITE_BURST_PAYLOAD - 1) / MCU_SITE_BURST_PAYLOAD;
-}
-
-int64_t mcu_site_rcvbuf_need(const mcu_site_config_t *cfg)
-{
-    int64_t need = burst_packets(mcu_site_burst_bytes(cfg)) * MCU_SITE_DATAGRAM_TRUESIZE;
-    return need < MCU_SITE_RCVBUF_MIN_BYTES ? MCU_SITE_RCVBUF_MIN_BYTES : need;
-}
-
-void mcu_site_jitter_config(const mcu_site_config_t *cfg, mcu_jitter_config_t *jc)
-{
-    mcu_jitter_config_video(jc, MCU_H264_CLOCK_RATE);
-    int64_t wait = (int64_t)cfg->max_bps / 8 * MCU_JITTER_DEFAULT_MAX_DELAY_MS / 1000;
-    int64_t bytes = mcu_site_burst_bytes(cfg) + wait;
-    int64_t packets = burst_packets(bytes);
-    if (packets > jc->max_packets)
-        jc->max_packets = packets > MCU_JITTER_MAX_PACKETS ? MCU_JITTER_MAX_PACKETS
-                                                           : (uint32_t)packets;
-    if (bytes > (int64_t)jc->max_bytes)
-        jc->max_bytes = (size_t)bytes;
-}
-
-/* Gives a media socket `need` bytes of receive buffer: SO_RCVBUF within
- * net.core.rmem_max, else SO_RCVBUFFORCE (CAP_NET_ADMIN); short of both, a warning that
- * says what to set. The kernel doubles what it is asked for (its bookkeeping) and reads
- * back the doubled value, which is what `need` is in. */
+/* Gives a media socket `need` bytes of receive buffer; short of it, a warning that says
+ * what to set (site_limits.h). */
 static void size_rcvbuf(mcu_site_t *s, site_sock_t *sk, uint16_t port, int64_t need,
                         const char *what)
 {
     uv_os_fd_t fd;
     if (uv_fileno((const uv_handle_t *)&sk->handle, &fd) != 0)
         return;
-    int ask = (int)(need / 2), got = 0;
-    socklen_t len = sizeof got;
-    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &ask, sizeof ask);
-    if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len) == 0 && sk->video)
+    int got = 0;
+    int rc = mcu_site_limits_set_rcvbuf(fd, need, &got);
+    if (sk->video)
         s->rcvbuf_bytes = got;
-    if (got >= need)
+    if (rc == MCU_OK)
         return;
-    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &ask, sizeof ask);
-    len = sizeof got;
-    if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len) == 0 && sk->video)
-        s->rcvbuf_bytes = got;
-    if (got >= need) {
-        MCU_LOG_DEBUG("site", "%s: port %u: receive buffer %d KiB (above net.core.rmem_max)",
-                      s->cfg.id, port, got / 1024);
-        return;
-    }
     char obj[MCU_ID_MAX + 8];
     snprintf(obj, sizeof obj, "site %s", s->cfg.id);
     mcu_log(MCU_LOG_WARN, obj,
@@ -707,21 +664,16 @@ static void size_rcvbuf(mcu_site_t *s, site_sock_t *sk, uint16_t port, int64_t n
             (long long)need / 2);
 }
 
-/* Adds what the kernel dropped on the site's sockets since the last call (SO_MEMINFO's
- * drop count: the same counter SO_RXQ_OVFL reports per datagram, which libuv's receive
- * path does not hand over). */
+/* Adds what the kernel dropped on the site's sockets since the last call. */
 static void count_socket_drops(mcu_site_t *s, int64_t now)
 {
     uint64_t total = 0;
     for (int i = 0; i < SOCK_MAX; i++) {
         uv_os_fd_t fd;
-        uint32_t mi[SK_MEMINFO_VARS];
-        socklen_t len = sizeof mi;
-        if (!s->socks[i].open || uv_fileno((const uv_handle_t *)&s->socks[i].handle, &fd) != 0 ||
-            getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mi, &len) != 0 ||
-            len < (socklen_t)sizeof mi[0] * (SK_MEMINFO_DROPS + 1))
-            continue;
-        total += mi[SK_MEMINFO_DROPS];
+        uint64_t drops;
+        if (s->socks[i].open && uv_fileno((const uv_handle_t *)&s->socks[i].handle, &fd) == 0 &&
+            mcu_site_limits_kernel_drops(fd, &drops) == MCU_OK)
+            total += drops;
     }
     if (total <= s->stats.socket_drops)
         return;
@@ -732,7 +684,7 @@ static void count_socket_drops(mcu_site_t *s, int64_t now)
     mcu_log_limited(&s->log_drops, now, MCU_LOG_WARN, obj,
                     "the kernel dropped %llu datagrams: receive buffer full (video %d KiB, "
                     "%lld KiB wanted)", (unsigned long long)fresh, s->rcvbuf_bytes / 1024,
-                    (long long)mcu_site_rcvbuf_need(&s->cfg) / 1024);
+                    (long long)mcu_site_limits_rcvbuf(&s->cfg) / 1024);
 }
 
 static int open_sock(mcu_site_t *s, int which, uint16_t port, bool video, bool rtcp)
@@ -750,7 +702,7 @@ static int open_sock(mcu_site_t *s, int which, uint16_t port, bool video, bool r
         return MCU_ERR_IO;
     if (!rtcp)
         size_rcvbuf(s, sk, port,
-                    video ? mcu_site_rcvbuf_need(&s->cfg) : MCU_SITE_RCVBUF_MIN_BYTES,
+                    video ? mcu_site_limits_rcvbuf(&s->cfg) : MCU_SITE_RCVBUF_MIN_BYTES,
                     video ? "a keyframe burst of the largest picture allowed" : "a burst");
     uv_udp_recv_start(&sk->handle, on_alloc, on_recv);
     return MCU_OK;
@@ -772,7 +724,7 @@ int mcu_site_create(uv_loop_t *loop, const mcu_site_config_t *cfg, int index,
     mcu_rx_stream_config_t vc = {.format = mcu_codec_info(cfg->video_codec)->depack,
                                  .codec = cfg->video_codec, .payload_type = cfg->video_pt,
                                  .rtx_payload_type = cfg->rtx_pt, .nack = true};
-    mcu_site_jitter_config(cfg, &vc.jitter);
+    mcu_site_limits_jitter(cfg, &vc.jitter);
     mcu_rx_stream_config_t ac = {.format = mcu_codec_info(cfg->audio_codec)->depack,
                                  .codec = cfg->audio_codec, .payload_type = cfg->audio_pt};
     int rc = mcu_rx_stream_create(&vc, &s->rx[1]);
@@ -994,30 +946,6 @@ int mcu_site_send_many(mcu_site_t *s, bool video, const uint8_t *const *pkts,
     return sent;
 }
 
-static const char *codec_display(mcu_codec_t c)
-{
-    const mcu_codec_info_t *info = mcu_codec_info(c);
-    return info ? info->display : "?";
-}
-
-static void format_problem(const mcu_site_t *s, bool video, const mcu_rx_problem_t *p, char *buf,
-                           size_t cap)
-{
-    const mcu_codec_info_t *info = mcu_codec_info(p->codec);
-    mcu_codec_t own = video ? s->cfg.video_codec : s->cfg.audio_codec;
-    if (info && !info->depack)
-        snprintf(buf, cap, "unsupported codec: %s", info->display);
-    else if (p->kind == MCU_RX_PROBLEM_WRONG_CODEC && info)
-        snprintf(buf, cap, "%s sent, %s expected", info->display, codec_display(own));
-    else if (p->kind == MCU_RX_PROBLEM_WRONG_CODEC)
-        snprintf(buf, cap, "not %s: unknown %s payload", codec_display(own),
-                 video ? "video" : "audio");
-    else if (info)
-        snprintf(buf, cap, "%s on PT %u, not configured", info->display, p->pt);
-    else
-        snprintf(buf, cap, "PT %u not configured", p->pt);
-}
-
 bool mcu_site_problem(const mcu_site_t *s, bool video, int64_t now, char *buf, size_t cap)
 {
     mcu_rx_problem_t p;
@@ -1026,7 +954,7 @@ bool mcu_site_problem(const mcu_site_t *s, bool video, int64_t now, char *buf, s
         buf[0] = 0;
     if (p.kind == MCU_RX_PROBLEM_NONE)
         return false;
-    format_problem(s, video, &p, buf, cap);
+    mcu_rx_problem_describe(&p, video ? s->cfg.video_codec : s->cfg.audio_codec, buf, cap);
     return true;
 }
 
@@ -1043,7 +971,8 @@ static void log_problems(mcu_site_t *s, int64_t now)
         if (p.kind == MCU_RX_PROBLEM_NONE)
             continue;
         char what[MCU_SITE_PROBLEM_MAX], obj[MCU_ID_MAX + 8];
-        format_problem(s, v, &p, what, sizeof what);
+        mcu_rx_problem_describe(&p, v ? s->cfg.video_codec : s->cfg.audio_codec, what,
+                                sizeof what);
         snprintf(obj, sizeof obj, "site %s", s->cfg.id);
         mcu_codec_t own = v ? s->cfg.video_codec : s->cfg.audio_codec;
         mcu_log(MCU_LOG_WARN, obj, "%s: %s (%s is configured on payload type %u): its "

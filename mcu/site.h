@@ -1,11 +1,11 @@
 /*
  * site: one site of the conference, on the loop thread: its sockets, its receive path
- * for video and audio (rx_stream), its H.264 decoder driven off the loop, the latest
- * good picture, and the keyframe requests it is owed.
+ * for video and audio (rx_stream), its video decoded off the loop (video_in), its
+ * pictures on their schedule (playout), and the keyframe requests it is owed.
  *
  *   datagram -> source check -> SRTP unprotect -> SSRC table -> RTP: rx_stream -> frames
- *            -> decode queue -> worker;   RTCP: parsed, feedback handed to the conference
- *   worker done (uv_after_work, on the loop) -> latest picture (AVFrame reference)
+ *            -> video_in queue -> worker;   RTCP: parsed, feedback handed to the conference
+ *   worker done (uv_after_work, on the loop) -> playout -> the picture of each tick
  *
  * Who may send (against RTP bleed and injection), per media (video, audio):
  *   - a configured source address is enforced: anything else is dropped and counted;
@@ -31,8 +31,8 @@
  *
  * One site's access units are decoded in order by one worker at a time: the queue lives
  * on the loop, a worker gets the batch queued so far, the next batch starts when it is
- * back. The decoder is touched only by that worker. The latest picture is a reference
- * owned by the site on the loop; the compose step takes its own reference.
+ * back. The decoder is touched only by that worker. Pictures are references owned by the
+ * site's playout on the loop; the compose step takes its own reference.
  *
  * Keyframe requests: a damaged or missing frame sends a PLI at once, then every
  * MCU_SITE_PLI_RETRY_MS while the decoder waits for an IDR, never more often than that.
@@ -55,7 +55,8 @@
 #include "mcu/rtp.h"
 #include "mcu/rx_stream.h"
 
-/* A site silent this long shows a "no signal" tile. */
+/* A site silent this long shows a "no signal" tile (or what keeps its media from being
+ * taken: mcu_site_problem). */
 #define MCU_SITE_NO_SIGNAL_MS 2000
 /* PLI retry while waiting for a keyframe; also the minimum PLI spacing (2 per second). */
 #define MCU_SITE_PLI_RETRY_MS 500
@@ -93,33 +94,7 @@
  * stream hands over at once (MCU_TX_SEND_BATCH); each needs a protected copy (~1.6 KiB)
  * kept in the site. */
 #define MCU_SITE_SEND_BATCH 16
-/* Receive buffers of the media (RTP) sockets. The kernel holds what comes while the loop
- * waits out an I/O moderation period (io_batch.h) or a busy stretch; the largest burst a
- * site sends is a keyframe, its packets back to back (encoders and ffmpeg send a frame
- * as fast as the socket takes it). So each video socket's buffer holds a keyframe of the
- * largest picture the site may send (max_pixels) or half a second of its max_kbps,
- * whichever is more; every socket at least MCU_SITE_RCVBUF_MIN_BYTES. */
-/* A keyframe's size: about 2.7 bits per pixel, an intra picture at high quality (a 1080p
- * x264 IDR of a detailed scene at CRF 10 is ~590 KB, 2.3 bits per pixel). */
-#define MCU_SITE_KEYFRAME_PIXELS_PER_BYTE 3
-/* Payload bytes per packet of such a burst: a 1200-byte MTU less the RTP and FU-A headers
- * (senders' defaults are 1200-1400; fewer bytes per packet only costs more packets). */
-#define MCU_SITE_BURST_PAYLOAD 1100
-/* Buffer memory one datagram of up to ~1.4 KB takes (skb truesize; measured on Linux 6.1:
- * a 1200-byte datagram costs 2304 bytes of the receive buffer). */
-#define MCU_SITE_DATAGRAM_TRUESIZE 2304
-/* The floor, for audio sockets too: 2 ms of a 100k packet/s flood (~300 KB of kernel
- * buffers) with room. */
-#define MCU_SITE_RCVBUF_MIN_BYTES (1024 * 1024)
-
-/* The largest burst a site may send (payload bytes): its keyframe or half a second of its
- * max_kbps. The video socket's receive buffer and jitter buffer hold one with room. */
-int64_t mcu_site_burst_bytes(const mcu_site_config_t *cfg);
-/* The receive buffer (kernel bytes, as SO_RCVBUF reads back) a site's video socket needs. */
-int64_t mcu_site_rcvbuf_need(const mcu_site_config_t *cfg);
-/* The video jitter buffer's bounds for the site: the defaults (mcu/jitter.h), raised to
- * hold its burst plus the longest wait for a repair at its max_kbps. */
-void mcu_site_jitter_config(const mcu_site_config_t *cfg, mcu_jitter_config_t *jc);
+/* Receive buffers and jitter-buffer bounds follow the site's limits: mcu/site_limits.h. */
 /* Missing sequence numbers sent in one NACK at most (fits a 256-byte RTCP compound). */
 #define MCU_SITE_NACK_BATCH 32
 typedef struct mcu_site mcu_site_t;

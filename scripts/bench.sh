@@ -100,6 +100,7 @@ run() { # run LABEL mcu-bench-args...: appends its records, echoes a one-line su
     elif .kind == "floor" then "   floor\(if .paced then " (paced)" else "" end) \(.sites) x \(.input) -> \(.output): \(.cpu_ms_per_frame) ms/frame"
     elif .kind == "throughput" then "   pipeline: \(.cpu_ms_per_frame) ms/frame, \(.fps) fps on one core"
     elif .kind == "fanout" then "   fan-out \(.receivers): \(.cpu_s_per_s) CPU s/s"
+    elif .kind == "conceal" then "   \(.policy) at \(.loss_pct)% loss (seed \(.seed)): frozen \(.frozen_pct)% of ticks, SSIM shown \(.ssim_shown.mean), at ticks \(.ssim_tick.mean)"
     else empty end'
 }
 
@@ -118,6 +119,7 @@ if [ "$MODE" = smoke ]; then
       --seconds 3 --warmup 1
   done
   run "fan-out" fanout --composite "$CACHE/composite-720p25.ts" --receivers 1,10 --seconds 2
+  run "conceal" conceal "${COMMON[@]}" --input 360p25 --seconds 6 --loss 1
 else
   S=${BENCH_SECONDS:-60}
   run "kernels" kernels --seconds-per-case 0.3
@@ -137,6 +139,20 @@ else
         --system $sys --sites 18 --input 360p25 --output 720p25 --seconds "$S"
     done
   done
+  # Real-world senders: the scenario through a bursty link (frames released on a 15 ms
+  # grid), and a sender that repairs nothing losing 1% and 3% of its packets, under the
+  # daemon's loss policies (bench/conceal.h).
+  run "mcu: 18 x 360p25 -> 720p25 through a 15 ms bursty link" live "${COMMON[@]}" \
+    --system mcu --sites 18 --input 360p25 --output 720p25 --seconds "$S" --burst-ms 15
+  for seed in 1 2 3 4 5 6; do
+    run "conceal, 1% loss, seed $seed" conceal "${COMMON[@]}" --input 360p25 --seconds 30 \
+      --loss 1 --seed $seed
+  done
+  for seed in 1 2; do
+    run "freeze, 1% loss, seed $seed" conceal "${COMMON[@]}" --input 360p25 --seconds 30 \
+      --loss 1 --seed $seed --policy freeze --max-freeze-ms 0
+  done
+  run "conceal, 3% loss" conceal "${COMMON[@]}" --input 360p25 --seconds 30 --loss 3
   run "pipeline 18 x 720p30 -> 720p30" pipeline "${COMMON[@]}" --sites 18 --input 720p30 --output 720p30 --frames 900
   run "mcu: 18 x 540p25 -> 720p25" live "${COMMON[@]}" --system mcu --sites 18 --input 540p25 --output 720p25 --seconds "$S"
   for sys in mcu ffmpeg gstreamer; do
@@ -186,7 +202,9 @@ if [ "$MODE" = smoke ]; then
                 (.stages | length) > 0)) | length == 1) and
     (map(select(.kind == "live" and .system != "mcu" and .ok == true and .frames_out > 0 and
                 .receiver_srtp_failures == 0)) | length == 2) and
-    (map(select(.kind == "fanout")) | length == 2)' "$JSONL" >/dev/null ||
+    (map(select(.kind == "fanout")) | length == 2) and
+    (map(select(.kind == "conceal" and .ticks > 0 and .ssim_shown.n > 0)) | length == 1)' \
+    "$JSONL" >/dev/null ||
     { echo "bench smoke: a part gave no answer (see $JSONL)" >&2; exit 1; }
   for p in cpu-vs-sites delay-cdf fanout; do
     [ -s "$OUT/$NAME-$p.png" ] || { echo "bench smoke: no $p plot" >&2; exit 1; }

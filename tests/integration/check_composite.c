@@ -57,8 +57,8 @@ typedef struct expect {
     int n_absent, absent[MAX_ITEMS];
     int n_text, text_cell[MAX_ITEMS];       /* a status line across the cell's middle */
     int n_no_text, no_text_cell[MAX_ITEMS]; /* ... and cells without one */
-    int repeat_cell;                        /* -1: not checked */
-    double repeat_max_pct;                  /* frames repeating the one before, at most */
+    int n_repeat, repeat_cell[MAX_ITEMS];   /* cells checked for repeated pictures */
+    double repeat_max_pct[MAX_ITEMS];       /* ... frames repeating the one before, at most */
 } expect_t;
 
 static int fail(const char *what)
@@ -80,7 +80,7 @@ static double goertzel(const float *x, size_t n, double hz, double rate)
 
 int main(int argc, char **argv)
 {
-    expect_t e = {.repeat_cell = -1};
+    expect_t e = {0};
     if (argc < 2)
         return fail("usage: check_composite FILE --size WxH --fps F --layout P --sites N ...");
     const char *file = argv[1];
@@ -106,9 +106,9 @@ int main(int argc, char **argv)
             e.text_cell[e.n_text++] = atoi(v);
         else if (!strcmp(k, "--no-text") && e.n_no_text < MAX_ITEMS)
             e.no_text_cell[e.n_no_text++] = atoi(v);
-        else if (!strcmp(k, "--repeats") &&
-                 sscanf(v, "%d:%lf", &e.repeat_cell, &e.repeat_max_pct) == 2)
-            ;
+        else if (!strcmp(k, "--repeats") && e.n_repeat < MAX_ITEMS &&
+                 sscanf(v, "%d:%lf", &e.repeat_cell[e.n_repeat], &e.repeat_max_pct[e.n_repeat]) == 2)
+            e.n_repeat++;
         else
             return fail(k);
     }
@@ -145,7 +145,7 @@ int main(int argc, char **argv)
     size_t n_pcm = 0;
     int frames = 0, bad_size = 0, colour_ok[MAX_ITEMS] = {0}, colour_seen[MAX_ITEMS] = {0};
     int text_ok[MAX_ITEMS] = {0}, no_text_ok[MAX_ITEMS] = {0}, checked = 0;
-    int repeats = 0, compared = 0;
+    int repeats[MAX_ITEMS] = {0}, compared = 0;
     uint8_t *prev_y = malloc((size_t)e.w * e.h);
     bool have_prev = false;
     int64_t first_pts = AV_NOPTS_VALUE, last_pts = AV_NOPTS_VALUE;
@@ -178,8 +178,8 @@ int main(int argc, char **argv)
             int stride = e.w * 3;
             sws_scale(sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, &rgb, &stride);
             checked++;
-            if (e.repeat_cell >= 0 && f->format == AV_PIX_FMT_YUV420P) {
-                mcu_rect_t r = layout.cells[e.repeat_cell];
+            for (int c = 0; c < e.n_repeat && f->format == AV_PIX_FMT_YUV420P; c++) {
+                mcu_rect_t r = layout.cells[e.repeat_cell[c]];
                 double diff = 0;
                 for (int y = r.y; y < r.y + r.h; y++)
                     for (int x = r.x; x < r.x + r.w; x++) {
@@ -188,10 +188,11 @@ int main(int argc, char **argv)
                         prev_y[(size_t)y * e.w + x] = v;
                     }
                 diff /= (double)r.w * r.h;
-                if (have_prev) {
-                    compared++;
-                    repeats += diff < REPEAT_MEAN_DIFF;
-                }
+                if (have_prev)
+                    repeats[c] += diff < REPEAT_MEAN_DIFF;
+            }
+            if (e.n_repeat) {
+                compared += have_prev;
                 have_prev = true;
             }
             for (int t = 0; t < e.n_text + e.n_no_text; t++) {
@@ -238,11 +239,11 @@ int main(int argc, char **argv)
         if (colour_seen[c] == 0 || colour_ok[c] < colour_seen[c] * 99 / 100)
             rc |= fail("a tile does not show its site's colour");
     }
-    if (e.repeat_cell >= 0) {
-        double pct = compared ? 100.0 * repeats / compared : 100;
-        printf("cell %d: %d of %d frames repeat the one before (%.2f%%)\n", e.repeat_cell,
-               repeats, compared, pct);
-        if (compared == 0 || pct > e.repeat_max_pct)
+    for (int c = 0; c < e.n_repeat; c++) {
+        double pct = compared ? 100.0 * repeats[c] / compared : 100;
+        printf("cell %d: %d of %d frames repeat the one before (%.2f%%)\n", e.repeat_cell[c],
+               repeats[c], compared, pct);
+        if (compared == 0 || pct > e.repeat_max_pct[c])
             rc |= fail("a tile repeats its pictures");
     }
     for (int t = 0; t < e.n_text; t++) {

@@ -14,12 +14,22 @@
 #            Opus on a payload type not configured are named on their tiles, on the
 #            control page (headless Chromium) and in the API, with one log line each, a
 #            drop reason counted, and no keyframe request.
+#   conceal  an ffmpeg camera (it ignores NACK and PLI) loses 1% of its packets, uniformly,
+#            for 30 s: the tile is frozen in at most 5% of the ticks (the daemon's
+#            frozen-tile counter), pictures are shown concealed; the same site under
+#            "loss_policy": "freeze" freezes far more (for comparison, not asserted).
+#   judder   three 25 fps cameras into a 25 fps output: one through a relay that lets
+#            packets go every 15 ms in bursts, one through ±10 ms of jitter, one direct:
+#            each tile shows a new picture at (nearly) every tick, in the recorded
+#            composite and by the daemon's counter (at most 1% repeats). The added delay
+#            is printed; the benchmark measures it (scripts/bench.sh, --burst-ms).
 #
 #   senders.sh MODE MCU_BIN CHECK_BIN IMPAIR_BIN PAD_BIN WORK_DIR
 set -euo pipefail
 MODE=$1 MCU=$2 CHECK=$3 IMPAIR=$4 PAD=$5 DIR=$6
 case $MODE in
-  padding) BASE=28000 ;; burst) BASE=28200 ;; codecs) BASE=28400 ;;
+  padding) BASE=28000 ;; burst) BASE=28200 ;; codecs) BASE=28400 ;; conceal) BASE=28600 ;;
+  judder) BASE=28800 ;;
   *) echo "unknown mode $MODE"; exit 2 ;;
 esac
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -211,5 +221,92 @@ if [ "$MODE" = codecs ]; then
   [ "$(grep -c "unsupported codec: H.265" mcu.log)" = 1 ] || fail "not one log line for H.265"
   [ "$(grep -c "Opus on PT 100" mcu.log)" = 1 ] || fail "not one log line for s6"
   grep -E "unsupported codec|PT 100" mcu.log
+  exit 0
+fi
+
+# camera PORT SECONDS: a moving 360p25 picture, H.264 as ffmpeg sends it (no NACK, no PLI).
+camera() {
+  ffmpeg -nostdin -loglevel error -re -t "$2" -f lavfi -i "testsrc2=size=640x360:rate=25" \
+    -c:v libx264 -profile:v baseline -preset ultrafast -tune zerolatency -g 50 -b:v 500k \
+    -x264-params repeat-headers=1 -f rtp -payload_type 96 \
+    "rtp://127.0.0.1:$1?pkt_size=1200" >"camera-$1.log" 2>&1 &
+  PIDS+=($!)
+}
+
+# ---------------------------------------------------------------- conceal
+if [ "$MODE" = conceal ]; then
+  write_conf grid4 "$PROFILE_360" "$(site_json 1 "Yên Nhân"),
+    $(site_json 2 "Yên Phong" | sed 's/}$/, "loss_policy": "freeze", "max_freeze_ms": 0}/')"
+  start_mcu 44
+  for i in 1 2; do
+    "$IMPAIR" --pair $((BASE + 50 + 4 * i)):$((BASE + 4 * (i - 1))) --loss 1 --seed $((6 + i)) \
+      --seconds 43 >"impair$i.json" &
+    PIDS+=($!)
+    camera $((BASE + 50 + 4 * i)) 40
+  done
+  sleep 6
+  t0=$(metric mcu_site_tile_ticks_total s1) f0=$(metric mcu_site_tile_frozen_ticks_total s1)
+  g0=$(metric mcu_site_tile_ticks_total s2) h0=$(metric mcu_site_tile_frozen_ticks_total s2)
+  sleep 30
+  t1=$(metric mcu_site_tile_ticks_total s1) f1=$(metric mcu_site_tile_frozen_ticks_total s1)
+  g1=$(metric mcu_site_tile_ticks_total s2) h1=$(metric mcu_site_tile_frozen_ticks_total s2)
+  c=$(metric mcu_site_pictures_concealed_total s1) k=$(metric mcu_site_pli_sent_total s1)
+  wait "$MCU_PID" || true
+  cat stats.json impair1.json
+  pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? 100 * a / b : 100) }'; }
+  echo "conceal: $((f1 - f0)) of $((t1 - t0)) ticks frozen ($(pct $((f1 - f0)) $((t1 - t0)))%), $c pictures shown concealed, $k PLIs unanswered"
+  echo "freeze (for comparison): $((h1 - h0)) of $((g1 - g0)) ticks frozen ($(pct $((h1 - h0)) $((g1 - g0)))%)"
+  [ $((t1 - t0)) -ge 700 ] || fail "the tile was shown only $((t1 - t0)) ticks in 30 s"
+  [ $((100 * (f1 - f0))) -le $((5 * (t1 - t0))) ] || fail "frozen in more than 5% of ticks"
+  [ "$c" -gt 0 ] || fail "no picture was shown concealed"
+  exit 0
+fi
+
+# ---------------------------------------------------------------- judder
+if [ "$MODE" = judder ]; then
+  # The cameras replay a clip encoded once (sending it costs ffmpeg almost nothing), so
+  # the timing the daemon sees is the relays', not three encoders fighting for two cores.
+  ffmpeg -nostdin -loglevel error -f lavfi -i "testsrc2=size=640x360:rate=25" -t 30 \
+    -c:v libx264 -profile:v baseline -preset ultrafast -tune zerolatency -g 50 -b:v 500k \
+    -x264-params repeat-headers=1 -y clip.mkv
+  camera() {
+    ffmpeg -nostdin -loglevel error -re -t "$2" -i clip.mkv -c copy \
+      -bsf:v h264_mp4toannexb -f rtp -payload_type 96 "rtp://127.0.0.1:$1?pkt_size=1200" \
+      >"camera-$1.log" 2>&1 &
+    PIDS+=($!)
+  }
+  write_conf grid4 '{"id": "main", "width": 640, "height": 360, "fps": 25, "video_kbps": 800}' \
+    "$(site_json 1 "Yên Hòa"), $(site_json 2 "Yên Hưng"), $(site_json 3 "Yên Thái")"
+  start_mcu 34
+  "$IMPAIR" --pair $((BASE + 54)):"$BASE" --hold-ms 15 --seconds 33 >impair1.json &
+  PIDS+=($!)
+  "$IMPAIR" --pair $((BASE + 58)):$((BASE + 4)) --jitter 10 --seed 4 --seconds 33 >impair2.json &
+  PIDS+=($!)
+  camera $((BASE + 54)) 30
+  camera $((BASE + 58)) 30
+  camera $((BASE + 8)) 30
+  sleep 6
+  declare -A t0 r0
+  for s in s1 s2 s3; do
+    t0[$s]=$(metric mcu_site_tile_ticks_total $s) r0[$s]=$(metric mcu_site_tile_repeated_ticks_total $s)
+  done
+  timeout 40 ffmpeg -nostdin -loglevel error -protocol_whitelist file,udp,rtp -i sdp/s3.sdp \
+    -t 20 -c copy -y rec.mkv >receiver.log 2>&1 || true
+  curl -s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$CONTROL/metrics" >metrics.txt
+  p50=$(awk '$1 == "mcu_output_delay_seconds{quantile=\"0.5\"}" { print $2 * 1000 }' metrics.txt)
+  p99=$(awk '$1 == "mcu_output_delay_seconds{quantile=\"0.99\"}" { print $2 * 1000 }' metrics.txt)
+  for s in s1 s2 s3; do
+    t=$(( $(metric mcu_site_tile_ticks_total $s) - t0[$s] ))
+    r=$(( $(metric mcu_site_tile_repeated_ticks_total $s) - r0[$s] ))
+    d=$(metric mcu_site_playout_delay_seconds $s)
+    echo "$s: $r of $t ticks repeated the picture before; playout delay $d s"
+    [ "$t" -ge 450 ] || fail "$s shown only $t ticks"
+    [ $((100 * r)) -le "$t" ] || fail "$s repeated more than 1% of its ticks"
+  done
+  echo "added delay p50 $p50 ms, p99 $p99 ms (three sites whose phases against the ticks are"
+  echo "chance: the benchmark's 18 sites measure it)"
+  wait "$MCU_PID" || true
+  "$CHECK" rec.mkv --size 640x360 --fps 25 --layout grid4 --sites 3 --repeats 0:1 \
+    --repeats 1:1 --repeats 2:1
   exit 0
 fi

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "codecs/video_dec.h"
+#include "mcu/video_in.h"
 #include "codecs/h264_enc.h"
 #include "codecs/h264_rtp.h"
 #include "mcu/error.h"
@@ -902,6 +903,82 @@ static void decoder_rejects(void **state)
     mcu_video_dec_destroy(NULL);
 }
 
+/* video_in's loss policy on a real stream: a P frame cut in half (the jitter buffer gave
+ * up its tail) asks for a keyframe and, under conceal, is shown concealed while the
+ * damage stays under the bound; under freeze nothing damaged is shown until the IDR, or
+ * past max_freeze_ms; after a stream restart nothing is shown before an IDR. */
+static int feed_vin(mcu_video_in_t *v, const au_t *a, size_t len, bool corrupt, bool restart,
+                    int64_t arrival_us, bool *asked, bool *concealed)
+{
+    mcu_rx_frame_t f = {.media = {.data = a->data, .len = len, .corrupt = corrupt,
+                                  .keyframe = a->idr},
+                        .timestamp = (uint32_t)a->pts, .arrival_us = arrival_us,
+                        .keyframe_needed = restart};
+    *asked = mcu_video_in_admit(v, &f);
+    mcu_video_in_batch_t b;
+    int shown = 0;
+    mcu_video_in_take(v, &b);
+    for (int i = 0; i < b.n; i++) {
+        mcu_video_in_picture_t pic;
+        if (mcu_video_in_decode(v, &b.aus[i], &pic) == 1) {
+            shown++;
+            *concealed = pic.concealed;
+            av_frame_free(&pic.frame);
+        }
+    }
+    mcu_video_in_batch_free(&b);
+    return shown;
+}
+
+static void video_in_policies(void **state)
+{
+    enum { CUT = 50 };
+    int level = av_log_get_level();
+    av_log_set_level(AV_LOG_QUIET);
+    for (int pol = 0; pol < 3; pol++) {
+        mcu_video_in_config_t cfg = {.codec = MCU_CODEC_H264, .max_pixels = 0,
+                                     .policy = pol == 0 ? MCU_LOSS_CONCEAL : MCU_LOSS_FREEZE,
+                                     .max_freeze_ms = pol == 2 ? 200 : 0};
+        mcu_video_in_t *v;
+        assert_int_equal(mcu_video_in_create(&cfg, &v), MCU_OK);
+        bool asked, concealed = false;
+        int shown = 0, damaged_shown = 0;
+        for (size_t i = 0; i < N720; i++) {
+            const au_t *a = &s720.aus[i];
+            bool cut = i == CUT;
+            int n = feed_vin(v, a, cut ? a->len / 2 : a->len, cut, false, (int64_t)i * 40000,
+                             &asked, &concealed);
+            assert_int_equal(asked, cut); /* a keyframe is asked for the damaged frame */
+            shown += n;
+            damaged_shown += n && concealed;
+        }
+        const mcu_video_in_stats_t *st = mcu_video_in_stats(v);
+        print_message("policy %d: %d shown, %d of them concealed, %llu held\n", pol, shown,
+                      damaged_shown, (unsigned long long)st->held);
+        size_t frames = N720;
+        if (pol == 0) { /* conceal: the damage of one half picture is well within bound */
+            assert_int_equal(shown, (int)frames);
+            assert_true(damaged_shown > 40);
+        } else if (pol == 1) { /* freeze, no bound: nothing damaged until the IDR */
+            assert_int_equal(damaged_shown, 0);
+            assert_int_equal(shown, (int)frames - (FORCED_AT + 100 - CUT));
+        } else { /* freeze, bound 200 ms: 4 frames 40 ms apart held, then the stream */
+            assert_int_equal(st->held, 4);
+            assert_int_equal(shown, (int)frames - 4);
+        }
+        /* A restart: nothing until the next IDR. */
+        int after = feed_vin(v, &s720.aus[60], s720.aus[60].len, false, true, 10000000, &asked,
+                             &concealed);
+        assert_true(asked);
+        assert_int_equal(after, 0);
+        assert_int_equal(feed_vin(v, &s720.aus[0], s720.aus[0].len, false, false, 10040000,
+                                  &asked, &concealed), 1);
+        assert_false(concealed);
+        mcu_video_in_destroy(&v);
+    }
+    av_log_set_level(level);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -915,6 +992,7 @@ int main(void)
         cmocka_unit_test(decoder_resolution_change),
         cmocka_unit_test(decoder_max_pixels),
         cmocka_unit_test(decoder_rejects),
+        cmocka_unit_test(video_in_policies),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -235,6 +235,12 @@ static void wrong_codec(void **state)
     assert_int_equal(p.kind, MCU_RX_PROBLEM_WRONG_CODEC);
     assert_int_equal(p.codec, MCU_CODEC_H265);
     assert_int_equal(p.pt, PT);
+    char text[64];
+    mcu_rx_problem_describe(&p, MCU_CODEC_H264, text, sizeof text);
+    assert_string_equal(text, "unsupported codec: H.265");
+    p.codec = MCU_CODEC_VP8;
+    mcu_rx_problem_describe(&p, MCU_CODEC_H264, text, sizeof text);
+    assert_string_equal(text, "VP8 sent, H.264 expected");
     mcu_rx_stream_problem(rx, 400 * MS + MCU_RX_STREAM_PROBLEM_MS * MS, &p);
     assert_int_equal(p.kind, MCU_RX_PROBLEM_NONE); /* it stopped */
     assert_int_equal(mcu_drop_stats_get(&mcu_rx_stream_counters(rx)->drops,
@@ -285,6 +291,12 @@ static void foreign_payload_types(void **state)
     assert_int_equal(p.kind, MCU_RX_PROBLEM_FOREIGN_PT);
     assert_int_equal(p.codec, MCU_CODEC_OPUS);
     assert_int_equal(p.pt, 100);
+    char text[64];
+    mcu_rx_problem_describe(&p, MCU_CODEC_OPUS, text, sizeof text);
+    assert_string_equal(text, "Opus on PT 100, not configured");
+    p.codec = MCU_CODEC_NONE;
+    mcu_rx_problem_describe(&p, MCU_CODEC_OPUS, text, sizeof text);
+    assert_string_equal(text, "PT 100 not configured");
     /* Once the configured type comes too, the stray one is no problem. */
     send_payload(rx, 111, 20, 0, opus20, sizeof opus20, 320 * MS);
     mcu_rx_stream_problem(rx, 330 * MS, &p);

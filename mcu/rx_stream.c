@@ -222,12 +222,12 @@ static void note_foreign(mcu_rx_stream_t *s, const mcu_rtp_packet_t *p, int64_t 
 /* Checks a payload against the configured codec. False: drop it as another codec's. */
 static bool codec_check(mcu_rx_stream_t *s, const mcu_rtp_packet_t *p, int64_t now_us)
 {
-    if (s->confirmed && !s->wrong && s->score >= MCU_RX_STREAM_CODEC_SCORE_MAX &&
-        mcu_codec_plausible(s->cfg.codec, p->payload, p->payload_len))
-        return true; /* the common case, settled */
-    if (!mcu_codec_info(s->cfg.codec) || !mcu_codec_info(s->cfg.codec)->video)
-        return true;
+    const mcu_codec_info_t *info = mcu_codec_info(s->cfg.codec);
+    if (!info || !info->video)
+        return true; /* audio: nothing to check */
     bool ok = mcu_codec_plausible(s->cfg.codec, p->payload, p->payload_len);
+    if (ok && s->confirmed && s->score >= MCU_RX_STREAM_CODEC_SCORE_MAX)
+        return true; /* the common case, settled (confirmed implies not wrong) */
     s->plausible_run = ok ? s->plausible_run + 1 : 0;
     if (ok && s->wrong && s->plausible_run >= MCU_RX_STREAM_CODEC_CONFIRM) {
         s->score = MCU_RX_STREAM_CODEC_CONFIRM; /* the sender switched to the right codec */
